@@ -1,0 +1,336 @@
+/**
+ * Turns a Plotly figure spec into the files a paper and a reader need: an
+ * interactive HTML page that works with no network (the bundle is inlined),
+ * and static SVG / PNG / PDF drawn by a headless Chromium.
+ *
+ * Static export goes through a real browser rather than a Node-side SVG
+ * emulation because Plotly's text measurement (axis label placement, legend
+ * sizes) depends on a layout engine; anything else gives subtly different
+ * figures from the interactive ones.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { MlaArgumentError } from "../errors";
+
+export interface FigureSpec {
+  data: object[];
+  layout: object;
+  config?: object;
+}
+
+export type StaticFormat = "svg" | "png" | "pdf";
+
+export interface StaticOptions {
+  /** CSS pixels; default 400, sized so fonts stay legible at 3.5 in (see style.ts) */
+  width?: number;
+  /** CSS pixels; default 300 */
+  height?: number;
+  /** PNG pixel multiplier; default 3 (about 340 dpi at single-column width) */
+  scale?: number;
+}
+
+export interface StaticOutput {
+  svg?: string;
+  png?: Buffer;
+  pdf?: Buffer;
+}
+
+const FORMATS: readonly StaticFormat[] = ["svg", "png", "pdf"];
+
+export const DEFAULT_WIDTH = 400;
+export const DEFAULT_HEIGHT = 300;
+export const DEFAULT_SCALE = 3;
+
+/** Absolute path of the Plotly bundle that every HTML page and the renderer load. */
+export function plotlyBundlePath(): string {
+  // require.resolve walks node_modules the same way the rest of the project does,
+  // so this keeps working from dist/ and from a notebook kernel's cwd.
+  return require.resolve("plotly.js-dist-min/plotly.min.js");
+}
+
+let bundleCache: string | undefined;
+function plotlyBundle(): string {
+  if (bundleCache === undefined) bundleCache = fs.readFileSync(plotlyBundlePath(), "utf8");
+  return bundleCache;
+}
+
+function checkSpec(fn: string, spec: unknown): FigureSpec {
+  if (typeof spec !== "object" || spec === null) throw new MlaArgumentError(fn, "spec", "an object {data, layout, config?}", spec);
+  const s = spec as Record<string, unknown>;
+  if (!Array.isArray(s.data)) throw new MlaArgumentError(fn, "spec.data", "an array of traces", s.data);
+  s.data.forEach((t, i) => {
+    if (typeof t !== "object" || t === null) throw new MlaArgumentError(fn, `spec.data[${i}]`, "an object (a Plotly trace)", t);
+  });
+  if (typeof s.layout !== "object" || s.layout === null || Array.isArray(s.layout)) {
+    throw new MlaArgumentError(fn, "spec.layout", "an object", s.layout);
+  }
+  if (s.config !== undefined && (typeof s.config !== "object" || s.config === null || Array.isArray(s.config))) {
+    throw new MlaArgumentError(fn, "spec.config", "an object or undefined", s.config);
+  }
+  return s as unknown as FigureSpec;
+}
+
+/**
+ * JSON that is safe inside a <script> element: '<' can never start '</script>'
+ * and the two line separators that JSON allows but older JS parsers reject are escaped.
+ */
+function scriptJson(v: unknown): string {
+  return JSON.stringify(v)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** A single self-contained HTML page with the Plotly bundle inlined; opens offline. */
+export function figureHtml(spec: FigureSpec, opts: { title?: string } = {}): string {
+  checkSpec("figureHtml", spec);
+  if (typeof opts !== "object" || opts === null) throw new MlaArgumentError("figureHtml", "opts", "an object", opts);
+  if (opts.title !== undefined && typeof opts.title !== "string") throw new MlaArgumentError("figureHtml", "opts.title", "a string", opts.title);
+  const title = opts.title ?? "figure";
+  // The bundle has no '</script' today; escaping anyway keeps a future version from truncating the page.
+  const bundle = plotlyBundle().replace(/<\/script/gi, "<\\/script");
+  const config = { responsive: true, displaylogo: false, ...(spec.config ?? {}) };
+  return [
+    "<!DOCTYPE html>",
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<title>${escapeHtml(title)}</title>`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    "<style>html,body{margin:0;padding:0;background:#fff}#fig{width:100%;max-width:960px;height:min(80vh,640px);margin:0 auto}</style>",
+    `<script>${bundle}</script>`,
+    "</head><body>",
+    '<div id="fig"></div>',
+    "<script>",
+    `(function(){var d=${scriptJson(spec.data)},l=${scriptJson(spec.layout)},c=${scriptJson(config)};`,
+    // A fixed paper width would make the page unreadable on a wide screen; let the container size it.
+    "l=Object.assign({},l,{autosize:true});delete l.width;delete l.height;",
+    'Plotly.newPlot("fig",d,l,c);})();',
+    "</script>",
+    "</body></html>",
+    "",
+  ].join("\n");
+}
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** The Chromium binary we will drive: $CHROMIUM if set, else Debian's /usr/bin/chromium. */
+export function chromiumPath(): string {
+  const env = process.env.CHROMIUM;
+  return env !== undefined && env !== "" ? env : "/usr/bin/chromium";
+}
+
+/** True when the Chromium binary exists and is executable; tests use it to decide whether to skip. */
+export function chromiumAvailable(): boolean {
+  try {
+    fs.accessSync(chromiumPath(), fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkStaticOptions(fn: string, opts: unknown): Required<StaticOptions> {
+  if (typeof opts !== "object" || opts === null) throw new MlaArgumentError(fn, "opts", "an object", opts);
+  const o = opts as StaticOptions;
+  const pick = (name: keyof StaticOptions, dflt: number, max: number): number => {
+    const v = o[name];
+    if (v === undefined) return dflt;
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || v > max) {
+      throw new MlaArgumentError(fn, `opts.${name}`, `a number in (0, ${max}]`, v);
+    }
+    return v;
+  };
+  return { width: pick("width", DEFAULT_WIDTH, 10000), height: pick("height", DEFAULT_HEIGHT, 10000), scale: pick("scale", DEFAULT_SCALE, 20) };
+}
+
+function checkFormats(fn: string, formats: unknown): StaticFormat[] {
+  if (!Array.isArray(formats) || formats.length === 0) throw new MlaArgumentError(fn, "formats", `a non-empty array of ${FORMATS.join("|")}`, formats);
+  for (const f of formats) {
+    if (!FORMATS.includes(f as StaticFormat)) throw new MlaArgumentError(fn, "formats", `entries among ${FORMATS.join("|")}`, f);
+  }
+  return Array.from(new Set(formats as StaticFormat[]));
+}
+
+// Typed loosely so that this module compiles and loads even if playwright-core is absent;
+// only renderStatic needs it, and it says so when it is missing.
+type PwBrowser = {
+  newPage(opts?: object): Promise<PwPage>;
+  close(): Promise<void>;
+};
+type PwPage = {
+  route(url: string | RegExp, handler: (route: { abort(): Promise<void>; continue(): Promise<void>; request(): { url(): string } }) => unknown): Promise<void>;
+  setContent(html: string, opts?: object): Promise<void>;
+  addScriptTag(opts: { path?: string; content?: string }): Promise<unknown>;
+  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+  setViewportSize(size: { width: number; height: number }): Promise<void>;
+  pdf(opts: object): Promise<Buffer>;
+  close(): Promise<void>;
+};
+
+/**
+ * One headless Chromium shared by many figures: starting the browser costs
+ * about a second, drawing a figure tens of milliseconds.
+ */
+export class FigureRenderer {
+  private browser: PwBrowser | undefined;
+  private starting: Promise<PwBrowser> | undefined;
+  private closed = false;
+
+  private async ensureBrowser(): Promise<PwBrowser> {
+    if (this.closed) throw new Error("FigureRenderer: already closed");
+    if (this.browser) return this.browser;
+    if (!this.starting) this.starting = this.launch();
+    this.browser = await this.starting;
+    return this.browser;
+  }
+
+  private async launch(): Promise<PwBrowser> {
+    const exe = chromiumPath();
+    if (!chromiumAvailable()) {
+      throw new Error(
+        `static figure export needs a Chromium binary, looked for ${exe}` +
+          (process.env.CHROMIUM ? " (from $CHROMIUM)" : " (set $CHROMIUM to use another one)") +
+          ", not found or not executable. On Debian/Ubuntu: `sudo apt-get install chromium`. The .html figures need no browser.",
+      );
+    }
+    let pw: { chromium: { launch(o: object): Promise<PwBrowser> } };
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      pw = require("playwright-core");
+    } catch (e) {
+      throw new Error(`static figure export needs the npm package playwright-core (run \`npm ci\`): ${(e as Error).message}`);
+    }
+    try {
+      return await pw.chromium.launch({ executablePath: exe, headless: true, args: CHROMIUM_ARGS });
+    } catch (e) {
+      throw new Error(`could not start Chromium at ${exe}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Renders one figure into the requested formats. */
+  async render(spec: FigureSpec, formats: StaticFormat[], opts: StaticOptions = {}): Promise<StaticOutput> {
+    checkSpec("FigureRenderer.render", spec);
+    const fmts = checkFormats("FigureRenderer.render", formats);
+    const o = checkStaticOptions("FigureRenderer.render", opts);
+    const browser = await this.ensureBrowser();
+    const page = await browser.newPage({ viewport: { width: Math.ceil(o.width), height: Math.ceil(o.height) } });
+    try {
+      // Guarantees "works offline": anything but inline/data content is refused rather than fetched.
+      await page.route(/^(https?|wss?|ftp):/i, (route) => route.abort());
+      await page.setContent('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0"><div id="fig"></div></body></html>');
+      await page.addScriptTag({ path: plotlyBundlePath() });
+      const out: StaticOutput = {};
+      const args = { data: spec.data, layout: spec.layout, config: spec.config ?? {}, width: o.width, height: o.height, scale: o.scale, fmts };
+      const urls = await page.evaluate(async (a: typeof args) => {
+        const P = (globalThis as unknown as { Plotly: { newPlot: Function; toImage: Function } }).Plotly;
+        const layout = Object.assign({}, a.layout, { width: a.width, height: a.height, autosize: false });
+        const gd = await P.newPlot("fig", a.data, layout, Object.assign({}, a.config, { staticPlot: true }));
+        const res: Record<string, string> = {};
+        if (a.fmts.includes("svg") || a.fmts.includes("pdf")) res.svg = await P.toImage(gd, { format: "svg", width: a.width, height: a.height });
+        if (a.fmts.includes("png")) res.png = await P.toImage(gd, { format: "png", width: a.width, height: a.height, scale: a.scale });
+        return res;
+      }, args);
+      let svg: string | undefined;
+      if (urls.svg !== undefined) svg = decodeDataUrl(urls.svg).toString("utf8");
+      if (fmts.includes("svg")) out.svg = svg;
+      if (fmts.includes("png")) out.png = decodeDataUrl(urls.png);
+      if (fmts.includes("pdf")) {
+        // Printing the SVG (not a screenshot) keeps the PDF vector; the page is sized to the figure.
+        const w = Math.ceil(o.width);
+        const h = Math.ceil(o.height);
+        await page.setContent(
+          `<!DOCTYPE html><html><head><meta charset="utf-8"><style>@page{size:${w}px ${h}px;margin:0}html,body{margin:0;padding:0}svg{display:block}</style></head><body>${svg}</body></html>`,
+        );
+        out.pdf = await page.pdf({ width: `${w}px`, height: `${h}px`, printBackground: true, pageRanges: "1", margin: { top: "0", right: "0", bottom: "0", left: "0" } });
+      }
+      return out;
+    } finally {
+      await page.close().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const b = this.browser ?? (this.starting ? await this.starting.catch(() => undefined) : undefined);
+    this.browser = undefined;
+    this.starting = undefined;
+    if (b) await b.close();
+  }
+}
+
+function decodeDataUrl(url: string | undefined): Buffer {
+  if (typeof url !== "string" || !url.startsWith("data:")) throw new Error(`Plotly.toImage returned no data URL (got ${typeof url})`);
+  const comma = url.indexOf(",");
+  const meta = url.slice(5, comma);
+  const body = url.slice(comma + 1);
+  return meta.endsWith(";base64") ? Buffer.from(body, "base64") : Buffer.from(decodeURIComponent(body), "utf8");
+}
+
+/** One-off static render; starts and stops its own browser. Use FigureRenderer for many figures. */
+export async function renderStatic(spec: FigureSpec, formats: StaticFormat[], opts: StaticOptions = {}): Promise<StaticOutput> {
+  checkSpec("renderStatic", spec);
+  checkFormats("renderStatic", formats);
+  checkStaticOptions("renderStatic", opts);
+  const r = new FigureRenderer();
+  try {
+    return await r.render(spec, formats, opts);
+  } finally {
+    await r.close();
+  }
+}
+
+export interface WriteFigureOptions extends StaticOptions {
+  title?: string;
+  /** which static formats to write; default all three */
+  formats?: StaticFormat[];
+  /** reuse a browser across calls; without it one is started for this figure */
+  renderer?: FigureRenderer;
+}
+
+/** Writes dir/name.html and dir/name.{svg,png,pdf}; returns the paths written. */
+export async function writeFigure(spec: FigureSpec, dir: string, name: string, opts: WriteFigureOptions = {}): Promise<string[]> {
+  checkSpec("writeFigure", spec);
+  if (typeof dir !== "string" || dir === "") throw new MlaArgumentError("writeFigure", "dir", "a non-empty path", dir);
+  if (typeof name !== "string" || !/^[A-Za-z0-9._-]+$/.test(name)) throw new MlaArgumentError("writeFigure", "name", "a file stem of [A-Za-z0-9._-]", name);
+  if (typeof opts !== "object" || opts === null) throw new MlaArgumentError("writeFigure", "opts", "an object", opts);
+  if (opts.renderer !== undefined && !(opts.renderer instanceof FigureRenderer)) throw new MlaArgumentError("writeFigure", "opts.renderer", "a FigureRenderer", opts.renderer);
+  const formats = checkFormats("writeFigure", opts.formats ?? [...FORMATS]);
+  const sizes: StaticOptions = { width: opts.width, height: opts.height, scale: opts.scale };
+  checkStaticOptions("writeFigure", sizes);
+  fs.mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  const htmlPath = path.join(dir, `${name}.html`);
+  writeAtomic(htmlPath, figureHtml(spec, { title: opts.title ?? name }));
+  written.push(htmlPath);
+  const renderer = opts.renderer ?? new FigureRenderer();
+  try {
+    const out = await renderer.render(spec, formats, sizes);
+    for (const f of formats) {
+      const p = path.join(dir, `${name}.${f}`);
+      writeAtomic(p, out[f] as string | Buffer);
+      written.push(p);
+    }
+  } finally {
+    if (!opts.renderer) await renderer.close();
+  }
+  return written;
+}
+
+// A reader (or `make`) never sees a half-written figure if we are interrupted.
+function writeAtomic(p: string, content: string | Buffer): void {
+  const tmp = `${p}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, content);
+  fs.renameSync(tmp, p);
+}
