@@ -49,7 +49,7 @@ export function decodeBytes(s: DecodeShape): number {
   return 2 * s.b * (s.sQ * s.hQ * D_K + s.meanSk * s.hKv * D_K + s.sQ * s.hQ * D_V);
 }
 
-/** FLOP per byte. Tends to about 2*h_q*s_q/h_kv * (1088/576) ~ 3.8 * h_q*s_q for long caches, h_kv=1. */
+/** FLOP per byte. For long caches it tends to h_q*s_q/h_kv * 1088/576, about 1.9*h_q*s_q with one KV head. */
 export function arithmeticIntensity(s: DecodeShape): number {
   return decodeFlops(s) / decodeBytes(s);
 }

@@ -1,0 +1,81 @@
+/**
+ * A small seeded PRNG, so every random test case and notebook cell draws the
+ * same numbers on every machine. splitmix32 for the stream, Box-Muller for
+ * normals. Not cryptographic; that is not the point.
+ */
+import { checkFinite, checkInt, MlaArgumentError } from "../errors";
+import { encodeHalf, HalfDtype } from "./half";
+
+export class Rng {
+  private state: number;
+  private spare: number | null = null;
+
+  constructor(seed: number) {
+    checkInt("Rng", "seed", seed, 0, 2 ** 32 - 1);
+    this.state = seed >>> 0;
+  }
+
+  /** Next 32 random bits. */
+  nextU32(): number {
+    this.state = (this.state + 0x9e3779b9) >>> 0;
+    let z = this.state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  }
+
+  /** Uniform in [0, 1) with 53 random bits. */
+  uniform(): number {
+    const hi = this.nextU32() >>> 5; // 27 bits
+    const lo = this.nextU32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Standard normal. */
+  normal(): number {
+    if (this.spare !== null) {
+      const s = this.spare;
+      this.spare = null;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = this.uniform();
+    const v = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Integer uniform in [lo, hi). */
+  int(lo: number, hi: number): number {
+    checkInt("Rng.int", "lo", lo);
+    checkInt("Rng.int", "hi", hi, lo + 1);
+    return lo + Math.floor(this.uniform() * (hi - lo));
+  }
+
+  /** Fisher-Yates shuffle in place. */
+  shuffle<T>(a: T[]): T[] {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(0, i + 1);
+      const t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
+  }
+}
+
+/** n normal values of standard deviation `scale`, as float64. */
+export function randomNormal(rng: Rng, n: number, scale = 1): Float64Array {
+  if (!(rng instanceof Rng)) throw new MlaArgumentError("randomNormal", "rng", "an Rng", rng);
+  checkInt("randomNormal", "n", n, 0);
+  checkFinite("randomNormal", "scale", scale);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = scale * rng.normal();
+  return out;
+}
+
+/** n normal values of standard deviation `scale`, rounded to a 16-bit format. */
+export function randomHalf(dtype: HalfDtype, n: number, rng: Rng, scale = 1): Uint16Array {
+  return encodeHalf(dtype, randomNormal(rng, n, scale));
+}
