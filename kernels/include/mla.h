@@ -1,0 +1,247 @@
+/*
+ * mla.h -- C ABI of libmla: MLA (Multi-head Latent Attention, DeepSeek-V3)
+ * decoding kernels for NVIDIA Hopper (sm_90a), written from scratch.
+ *
+ * This header is the single source of truth for the ABI. It is plain C99,
+ * usable from koffi (Node), ctypes (Python), Julia ccall, etc.
+ *
+ * ------------------------------------------------------------------------
+ * Conventions
+ * ------------------------------------------------------------------------
+ *  - Every function returns an int status (mla_status below), 0 = ok, unless
+ *    its comment says otherwise. On error, mla_last_error() returns a
+ *    human-readable message (thread-local, valid until the next failing call
+ *    on the same thread). The library never aborts or exits the process.
+ *  - All "device pointers" are raw CUDA device addresses (as returned by
+ *    mla_malloc or cudaMalloc). "stream" is a cudaStream_t passed as void*;
+ *    NULL means the legacy default stream.
+ *  - Strides are in ELEMENTS (not bytes), int64. The last dimension of q,
+ *    kvcache and out must be contiguous (stride 1).
+ *  - The library uses the current CUDA device of the calling thread
+ *    (see mla_set_device).
+ *
+ * ------------------------------------------------------------------------
+ * Semantics of mla_decode
+ * ------------------------------------------------------------------------
+ *  q           [b, s_q, h_q, 576]           dtype (bf16 or fp16)
+ *  kvcache     [num_blocks, 64, h_kv, 576]  dtype; paged, 64 tokens a page
+ *  block_table [b, max_blocks_per_seq]      int32
+ *  cache_seqlens [b]                        int32 (device)
+ *  out         [b, s_q, h_q, 512]           dtype
+ *  lse         [b, h_q, s_q]                fp32, CONTIGUOUS
+ *
+ *  Token t of request i is kvcache[block_table[i][t/64], t%64, kvh, :].
+ *  K = all 576 columns, V = first 512 columns of the same rows.
+ *  Query head h uses kv head kvh = h / (h_q/h_kv).
+ *  logits_j = softmax_scale * q.k_j ; out = softmax(logits) V ;
+ *  lse = natural log of sum_j exp(logits_j).
+ *  causal (only matters for s_q > 1): query row i (0-based in s_q) sees keys
+ *  j <= s_k - s_q + i. A row that sees no key (s_k == 0, or fully masked)
+ *  gets out = 0 and lse = +INFINITY.
+ *  Only block_table entries with index < ceil(seqlen/64) are read, and no
+ *  cache data of tokens >= seqlen is ever loaded.
+ *  Preconditions not checkable on the host: 0 <= cache_seqlens[i] <=
+ *  max_blocks_per_seq*64 (values outside are clamped into that range), and
+ *  the block_table entries that are read lie in [0, num_blocks).
+ *  Accumulation is fp32. Every element of out and lse is written.
+ *
+ * ------------------------------------------------------------------------
+ * Typical use
+ * ------------------------------------------------------------------------
+ *   int parts; mla_get_num_sm_parts(s_q, h_q, h_kv, &parts);
+ *   // device buffers: sched int32[parts*MLA_SCHED_INTS], nsplits int32[b+1]
+ *   mla_plan(cache_seqlens, b, s_q, h_q, h_kv, parts, sched, nsplits, stream);
+ *   size_t ws; mla_workspace_bytes(b, s_q, h_q, h_kv, parts, &ws);
+ *   // device buffer workspace of ws bytes (may be NULL when ws == 0)
+ *   mla_decode(&params, sched, nsplits, parts, workspace, ws, stream);
+ *  The plan depends only on cache_seqlens and the shape; reuse it across
+ *  layers / calls while the lengths are unchanged.
+ *
+ * ------------------------------------------------------------------------
+ * Tile-scheduler metadata format (written by mla_plan, device memory)
+ * ------------------------------------------------------------------------
+ *  sched: int32 [num_sm_parts][MLA_SCHED_INTS]; for partition p:
+ *    [0] begin_req     first request of the partition
+ *    [1] begin_block   first KV page (index within that request) to process
+ *    [2] end_req       last request of the partition (inclusive)
+ *    [3] end_block     one past the last KV page of end_req to process
+ *    [4] begin_split   global split slot of the piece of begin_req handled
+ *                      here (= nsplits[begin_req] + k for the k-th piece)
+ *    [5] nonempty      1 when the partition has work, 0 otherwise
+ *    [6] [7]           reserved (0)
+ *  For a request r in (begin_req, end_req] the piece starts at page 0 and
+ *  uses split slot nsplits[r]; for r < end_req it runs to its last page.
+ *  nsplits: int32 [b+1] prefix sums of the number of pieces ("splits") of
+ *  each request: request r has nsplits[r+1]-nsplits[r] >= 1 pieces. A
+ *  request with one piece writes out/lse directly; a request with several
+ *  writes fp32 partials into the workspace and the combine kernel merges
+ *  them. Work is balanced by cost = pages + MLA_SPLIT_OVERHEAD_BLOCKS per
+ *  piece; a request of 0 tokens costs only the overhead and is never split.
+ *  num_sm_parts = max(1, sm_count / (h_kv * ceil(s_q*(h_q/h_kv) / 64))).
+ *
+ *  Workspace layout (fp32): out_accum [b+num_sm_parts][h_kv][R][512] then
+ *  lse_accum [b+num_sm_parts][h_kv][R], with R = s_q*h_q/h_kv and query row
+ *  m of kv head kvh meaning (s = m / (h_q/h_kv), h = kvh*(h_q/h_kv) + m % (h_q/h_kv)).
+ *
+ * ------------------------------------------------------------------------
+ * Kernel versions (params.kernel_version)
+ * ------------------------------------------------------------------------
+ *  1 "simt"      scalar fp32 FMA, correctness reference on the GPU
+ *  2 "mma_sync"  mma.sync m16n8k16 tensor cores + ldmatrix + cp.async
+ *                double-buffered pages (the fast one). Note: like FlashMLA,
+ *                the softmax probabilities are rounded to the input dtype
+ *                before the P.V product.
+ */
+#ifndef MLA_H_
+#define MLA_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define MLA_API __declspec(dllexport)
+#else
+#define MLA_API __attribute__((visibility("default")))
+#endif
+
+/* ---- status codes ---- */
+#define MLA_OK 0
+#define MLA_ERR_INVALID_ARGUMENT 1 /* bad pointer / shape / stride / workspace too small */
+#define MLA_ERR_CUDA 2             /* a CUDA runtime call or launch failed (message has cudaGetErrorString) */
+#define MLA_ERR_NO_DEVICE 3        /* no CUDA driver or no CUDA device */
+#define MLA_ERR_UNSUPPORTED 4      /* valid but unsupported (head dims, block size, alignment, version, library missing) */
+#define MLA_ERR_OUT_OF_MEMORY 5    /* cudaErrorMemoryAllocation */
+
+/* ---- dtypes ---- */
+#define MLA_DTYPE_BF16 0
+#define MLA_DTYPE_FP16 1
+
+/* ---- constants ---- */
+#define MLA_HEAD_DIM_K 576
+#define MLA_HEAD_DIM_V 512
+#define MLA_BLOCK_SIZE 64
+#define MLA_SCHED_INTS 8
+#define MLA_SPLIT_OVERHEAD_BLOCKS 5
+#define MLA_KERNEL_VERSION_MIN 1
+#define MLA_KERNEL_VERSION_MAX 2
+
+/* Decode parameters. Layout: 6 pointers, 10 int64, then 14 4-byte fields
+ * (13 int32 + 1 float), total 184 bytes, 8-byte aligned, no implicit padding.
+ * Offsets: pointers 0..47, int64 strides 48..127, int32/float 128..183. */
+typedef struct mla_decode_params {
+  const void* q;               /* [b, s_q, h_q, 576] dtype                     */
+  const void* kvcache;         /* [num_blocks, 64, h_kv, 576] dtype            */
+  const int32_t* block_table;  /* [b, max_blocks_per_seq]                      */
+  const int32_t* cache_seqlens;/* [b]                                          */
+  void* out;                   /* [b, s_q, h_q, 512] dtype                     */
+  float* lse;                  /* [b, h_q, s_q] fp32 contiguous                */
+  int64_t q_batch_stride, q_seq_stride, q_head_stride;          /* elements */
+  int64_t kv_block_stride, kv_token_stride, kv_head_stride;     /* elements */
+  int64_t block_table_batch_stride;                             /* elements */
+  int64_t out_batch_stride, out_seq_stride, out_head_stride;    /* elements */
+  int32_t dtype;               /* MLA_DTYPE_BF16 or MLA_DTYPE_FP16             */
+  int32_t b, s_q, h_q, h_kv;
+  int32_t d_k;                 /* must be 576 */
+  int32_t d_v;                 /* must be 512 */
+  int32_t num_blocks;          /* pages in kvcache */
+  int32_t block_size;          /* must be 64 */
+  int32_t max_blocks_per_seq;
+  int32_t causal;              /* 0 or 1 */
+  int32_t kernel_version;      /* 1..MLA_KERNEL_VERSION_MAX */
+  float softmax_scale;         /* finite, > 0; callers default to 1/sqrt(576) */
+  int32_t reserved;            /* set to 0 */
+} mla_decode_params;
+
+/* Device properties (all 8-byte fields first; 256-byte name at the end). */
+typedef struct mla_device_props {
+  int64_t total_global_mem;    /* bytes */
+  int64_t l2_cache_bytes;
+  int32_t sm_count;
+  int32_t sm_clock_khz;        /* from cudaDeviceGetAttribute(cudaDevAttrClockRate) */
+  int32_t mem_clock_khz;       /* cudaDevAttrMemoryClockRate */
+  int32_t mem_bus_width_bits;
+  int32_t cc_major, cc_minor;
+  int32_t driver_version;      /* e.g. 13000 */
+  int32_t runtime_version;
+  int32_t max_smem_per_block_optin; /* bytes */
+  int32_t reserved;
+  char name[256];
+} mla_device_props;            /* sizeof == 312 */
+
+/* ---- errors / info ---- */
+MLA_API const char* mla_last_error(void);        /* never NULL; "" if none */
+MLA_API const char* mla_status_string(int status);/* static string */
+MLA_API int mla_abi_version(void);               /* returns 1 (not a status) */
+MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", or NULL */
+MLA_API int mla_sizeof_params(void);             /* returns sizeof(mla_decode_params) = 184 */
+MLA_API int mla_sizeof_device_props(void);       /* returns sizeof(mla_device_props) = 312 */
+
+/* ---- device helpers ---- */
+MLA_API int mla_device_count(int* count);        /* NO_DEVICE status (with message) if no driver/device */
+MLA_API int mla_set_device(int device);
+MLA_API int mla_get_device(int* device);
+MLA_API int mla_get_device_props(int device, mla_device_props* props);
+MLA_API int mla_malloc(void** dev_ptr, size_t bytes);
+MLA_API int mla_free(void* dev_ptr);             /* NULL is ok */
+MLA_API int mla_memcpy_h2d(void* dst_dev, const void* src_host, size_t bytes);
+MLA_API int mla_memcpy_d2h(void* dst_host, const void* src_dev, size_t bytes);
+MLA_API int mla_memcpy_d2d(void* dst_dev, const void* src_dev, size_t bytes);
+MLA_API int mla_memset(void* dev_ptr, int byte_value, size_t bytes);
+MLA_API int mla_synchronize(void);               /* cudaDeviceSynchronize */
+MLA_API int mla_stream_create(void** stream);
+MLA_API int mla_stream_destroy(void* stream);
+MLA_API int mla_stream_synchronize(void* stream);
+MLA_API int mla_event_create(void** event);
+MLA_API int mla_event_destroy(void* event);
+MLA_API int mla_event_record(void* event, void* stream);
+MLA_API int mla_event_synchronize(void* event);
+MLA_API int mla_event_elapsed_ms(void* start, void* end, float* ms);
+
+/* ---- planning ---- */
+/* num_sm_parts for the current device: max(1, sm_count / (h_kv * ceil(s_q*h_q/h_kv/64))). */
+MLA_API int mla_get_num_sm_parts(int s_q, int h_q, int h_kv, int* num_sm_parts);
+/* Runs the scheduler kernel on `stream`. cache_seqlens, sched
+ * (int32[num_sm_parts*MLA_SCHED_INTS]) and num_splits (int32[b+1]) are device
+ * pointers. max_blocks_per_seq clamps the lengths (pass the block table's
+ * width). Asynchronous; errors of the launch are reported. */
+MLA_API int mla_plan(const int32_t* cache_seqlens, int b, int s_q, int h_q, int h_kv,
+                     int max_blocks_per_seq, int num_sm_parts,
+                     int32_t* sched, int32_t* num_splits, void* stream);
+/* Bytes of fp32 workspace mla_decode needs (out_accum + lse_accum). */
+MLA_API int mla_workspace_bytes(int b, int s_q, int h_q, int h_kv, int num_sm_parts, size_t* bytes);
+
+/* ---- decode ---- */
+/* Validates everything, then launches the decode kernel (params->kernel_version)
+ * and the combine kernel on `stream`. Asynchronous. */
+MLA_API int mla_decode(const mla_decode_params* params, const int32_t* sched,
+                       const int32_t* num_splits, int num_sm_parts,
+                       void* workspace, size_t workspace_bytes, void* stream);
+
+/* ---- benchmarking ---- */
+/* Times `iters` back-to-back mla_decode launches (decode + combine; the plan
+ * is NOT recomputed) between two CUDA events, `trials` times, after `warmup`
+ * untimed calls. us_per_call_out[t] = elapsed_us / iters for trial t (caller
+ * takes the median). Synchronizes the stream. */
+MLA_API int mla_bench_decode(const mla_decode_params* params, const int32_t* sched,
+                             const int32_t* num_splits, int num_sm_parts,
+                             void* workspace, size_t workspace_bytes, void* stream,
+                             int warmup, int iters, int trials, float* us_per_call_out);
+/* Device-to-device copy of `bytes` bytes, `iters` times back to back after
+ * one warm-up copy; *gbps = 2*bytes*iters / elapsed (bytes read + written). */
+MLA_API int mla_probe_copy_bandwidth(size_t bytes, int iters, double* gbps);
+/* bf16 GEMM C[m,n] = A[m,k] B[k,n] (fp32 accumulate, bf16 out) through cuBLAS,
+ * loaded at run time with dlopen (libcublas.so.13/.12/.so, or the path in the
+ * environment variable MLA_CUBLAS_PATH); random non-zero inputs; warm-up then
+ * `iters` timed calls. *tflops = 2*m*n*k*iters / time. UNSUPPORTED if cuBLAS
+ * cannot be loaded. */
+MLA_API int mla_probe_gemm_bf16(int m, int n, int k, int iters, double* tflops);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MLA_H_ */

@@ -1,0 +1,129 @@
+// common.cuh -- internal definitions shared by the libmla kernels (not part of the ABI).
+#pragma once
+#include <cuda_runtime.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <stdint.h>
+
+namespace mla {
+
+constexpr int kDK = 576;     // K head dim (512 latent + 64 rope)
+constexpr int kDV = 512;     // V head dim
+constexpr int kPage = 64;    // tokens per KV page
+constexpr int kTileM = 64;   // query rows per CTA
+constexpr int kSchedInts = 8;
+constexpr int kSplitOverhead = 5;
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+// Everything a decode kernel needs, passed by value.
+struct DecodeArgs {
+  const void* q;
+  const void* kv;
+  const int32_t* block_table;
+  const int32_t* seqlens;
+  void* out;
+  float* lse;
+  float* oacc;   // [slots][h_kv][rows][512]
+  float* lacc;   // [slots][h_kv][rows]
+  const int32_t* sched;
+  const int32_t* nsplits;
+  int64_t q_sb, q_ss, q_sh;
+  int64_t kv_sb, kv_st, kv_sh;
+  int64_t bt_sb;
+  int64_t o_sb, o_ss, o_sh;
+  int b, s_q, h_q, h_kv;
+  int G;       // h_q / h_kv
+  int rows;    // s_q * G  (query rows per kv head)
+  int max_blocks;
+  int causal;
+  int num_parts;
+  float scale_log2;  // softmax_scale * log2(e)
+};
+
+__device__ __forceinline__ int clamp_len(int len, int max_blocks) {
+  long long cap = (long long)max_blocks * kPage;
+  if (len < 0) return 0;
+  if ((long long)len > cap) return (int)cap;
+  return len;
+}
+
+// Last key index (inclusive) that query row m may see, or -1.
+__device__ __forceinline__ int row_limit(const DecodeArgs& a, int len, int m) {
+  if (m >= a.rows) return -1;
+  int lim = len - 1;
+  if (a.causal) {
+    int s_idx = m / a.G;
+    int c = len - a.s_q + s_idx;
+    lim = c < lim ? c : lim;
+  }
+  return lim;
+}
+
+template <typename T> struct Pack;
+template <> struct Pack<__nv_bfloat16> {
+  static __device__ __forceinline__ uint32_t pack(float x, float y) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(x, y);
+    return *reinterpret_cast<uint32_t*>(&v);
+  }
+  static __device__ __forceinline__ float2 unpack(uint32_t u) {
+    __nv_bfloat162 v = *reinterpret_cast<__nv_bfloat162*>(&u);
+    return __bfloat1622float2(v);
+  }
+};
+template <> struct Pack<__half> {
+  static __device__ __forceinline__ uint32_t pack(float x, float y) {
+    __half2 v = __floats2half2_rn(x, y);
+    return *reinterpret_cast<uint32_t*>(&v);
+  }
+  static __device__ __forceinline__ float2 unpack(uint32_t u) {
+    __half2 v = *reinterpret_cast<__half2*>(&u);
+    return __half22float2(v);
+  }
+};
+
+// Per-request piece of a partition.
+struct Piece {
+  int req, blk_begin, blk_end, len;
+  bool split;
+  int slot;
+};
+
+// Writes two adjacent output columns (col, col+1) of query row m of kv head
+// kvh of request req; v0/v1 already normalised by the row sum.
+template <typename T>
+__device__ __forceinline__ void store_out_pair(const DecodeArgs& a, const Piece& pc, int kvh, int m,
+                                               int col, float v0, float v1) {
+  if (pc.split) {
+    float* dst = a.oacc + (((int64_t)pc.slot * a.h_kv + kvh) * a.rows + m) * kDV + col;
+    *reinterpret_cast<float2*>(dst) = make_float2(v0, v1);
+  } else {
+    int s_idx = m / a.G, head = kvh * a.G + m % a.G;
+    T* dst = reinterpret_cast<T*>(a.out) + (int64_t)pc.req * a.o_sb + (int64_t)s_idx * a.o_ss +
+             (int64_t)head * a.o_sh + col;
+    *reinterpret_cast<uint32_t*>(dst) = Pack<T>::pack(v0, v1);
+  }
+}
+
+// lse for row m: l == 0 means the row saw no key.
+// m2: running max in the log2 domain (already multiplied by scale*log2e).
+__device__ __forceinline__ void store_lse(const DecodeArgs& a, const Piece& pc, int kvh, int m,
+                                          float m2, float l) {
+  if (pc.split) {
+    float v = (l > 0.f) ? (m2 + log2f(l)) * kLn2 : -INFINITY;
+    a.lacc[((int64_t)pc.slot * a.h_kv + kvh) * a.rows + m] = v;
+  } else {
+    float v = (l > 0.f) ? (m2 + log2f(l)) * kLn2 : INFINITY;
+    int s_idx = m / a.G, head = kvh * a.G + m % a.G;
+    a.lse[((int64_t)pc.req * a.h_q + head) * a.s_q + s_idx] = v;
+  }
+}
+
+// Host-side launchers (defined in the .cu files).
+cudaError_t launch_metadata(const int32_t* seqlens, int b, int max_blocks, int num_parts,
+                            int32_t* sched, int32_t* nsplits, cudaStream_t st);
+cudaError_t launch_decode_v1(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st);
+cudaError_t launch_decode_v2(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st);
+cudaError_t launch_combine(const DecodeArgs& a, int dtype, cudaStream_t st);
+
+}  // namespace mla
