@@ -1,0 +1,141 @@
+/**
+ * Notebook plumbing shared by every notebook in this folder (tslab compiles
+ * it on import; it is not part of the library in src/): numeric checks that
+ * throw, HTML tables, and figures.
+ *
+ * Figures.
+ * A chart is shown twice, as two outputs of the same cell:
+ *
+ *  1. an interactive Plotly figure (text/html: a <div> and a script that draws
+ *     into it), for JupyterLab, the classic notebook and nbconvert's HTML;
+ *  2. a static PNG of the same spec drawn by headless Chromium
+ *     (src/figures/render.ts), for viewers that run no JavaScript (GitHub,
+ *     an untrusted notebook, a PDF export).
+ *
+ * Where the script does run, it hides the PNG right after it, so a reader
+ * sees one chart. plotly.js itself is not copied into every notebook (4.8 MB
+ * each): the script uses a Plotly already on the page (the HTML export made
+ * by scripts/notebooks.sh inlines it) and otherwise loads the same pinned
+ * version from the Plotly CDN. Offline and untrusted, the PNG is what shows.
+ */
+import * as tslab from "tslab";
+import * as fs from "fs";
+import { FigureSpec, renderStatic } from "../dist/src/figures/render";
+
+export type { FigureSpec };
+
+export interface ShowOptions {
+  /** CSS pixels of the static render and the interactive frame's height; default 720 x 420 */
+  width?: number;
+  height?: number;
+}
+
+const PLOTLY_VERSION: string = JSON.parse(
+  fs.readFileSync(require.resolve("plotly.js-dist-min/package.json"), "utf8"),
+).version;
+const PLOTLY_CDN = `https://cdn.plot.ly/plotly-${PLOTLY_VERSION}.min.js`;
+
+/** JSON that cannot close the <script> element it sits in. */
+function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+
+/** The interactive half: a fixed id (not random) so re-running a notebook gives identical outputs. */
+export function interactiveHtml(spec: FigureSpec, name: string, height: number): string {
+  const id = `mla-fig-${name}`;
+  const layout = { ...(spec.layout as Record<string, unknown>), autosize: true };
+  delete (layout as Record<string, unknown>).width;
+  delete (layout as Record<string, unknown>).height;
+  const config = { responsive: true, displaylogo: false, ...(spec.config ?? {}) };
+  return `<div id="${id}" class="mla-figure" style="width:100%;max-width:900px;height:${height}px"></div>
+<script type="text/javascript">
+(function () {
+  var id = ${JSON.stringify(id)};
+  var data = ${scriptJson(spec.data)}, layout = ${scriptJson(layout)}, config = ${scriptJson(config)};
+  // Once drawn, hide this cell's static PNG (the next output), which is there for viewers without JavaScript.
+  function hideStatic(el, tries) {
+    var box = el;
+    while (box && !/(^|\\s)(jp-OutputArea-child|output_area)(\\s|$)/.test(box.className || "")) box = box.parentElement;
+    var next = box && box.nextElementSibling;
+    if (next && next.querySelector("img")) { next.style.display = "none"; return; }
+    if (box && tries > 0) setTimeout(function () { hideStatic(el, tries - 1); }, 250);
+  }
+  function draw() {
+    var el = document.getElementById(id);
+    if (!el || !window.Plotly) return;
+    window.Plotly.newPlot(el, data, layout, config).then(function () { hideStatic(el, 40); });
+  }
+  if (window.Plotly) { draw(); return; }
+  var s = document.querySelector("script[data-mla-plotly]");
+  if (!s) {
+    s = document.createElement("script");
+    s.src = ${JSON.stringify(PLOTLY_CDN)};
+    s.setAttribute("data-mla-plotly", "cdn");
+    document.head.appendChild(s);
+  }
+  s.addEventListener("load", draw);
+})();
+</script>`;
+}
+
+/**
+ * Shows a Plotly figure spec as an interactive chart followed by its static
+ * PNG. `name` must be unique within the notebook (it becomes the element id).
+ */
+export async function showFigure(spec: FigureSpec, name: string, opts: ShowOptions = {}): Promise<void> {
+  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`showFigure: name must match [a-z0-9-]+, got ${JSON.stringify(name)}`);
+  const width = opts.width ?? 720;
+  const height = opts.height ?? 420;
+  const layout = { ...(spec.layout as Record<string, unknown>), width, height };
+  const fixed: FigureSpec = { ...spec, layout };
+  tslab.display.html(interactiveHtml(fixed, name, height));
+  // scale 2: crisp on high-density screens; viewers scale it down to the page width.
+  const out = await renderStatic(fixed, ["png"], { width, height, scale: 2 });
+  if (!out.png) throw new Error("showFigure: the static render returned no PNG");
+  tslab.display.png(out.png);
+}
+
+/** An HTML table (renders in every viewer, GitHub included). */
+export function showTable(header: string[], rows: (string | number)[][], caption?: string): void {
+  const esc = (s: string | number) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const cell = (s: string | number, tag: string) => `<${tag} style="text-align:${typeof s === "number" ? "right" : "left"}">${esc(s)}</${tag}>`;
+  const head = `<tr>${header.map((h) => cell(h, "th")).join("")}</tr>`;
+  const body = rows.map((r) => `<tr>${r.map((c) => cell(c, "td")).join("")}</tr>`).join("\n");
+  const cap = caption ? `<caption style="caption-side:bottom;text-align:left">${esc(caption)}</caption>` : "";
+  tslab.display.html(`<table>${cap}\n${head}\n${body}\n</table>`);
+}
+
+/** Largest |a_i - b_i| over two equally long arrays. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`maxAbsDiff: lengths differ (${a.length} vs ${b.length})`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    // NaN must not pass as "no difference"; equal infinities (empty rows) count as 0.
+    if (Number.isNaN(d)) {
+      if (a[i] === b[i]) continue;
+      return NaN;
+    }
+    if (d > m) m = d;
+  }
+  return m;
+}
+
+/**
+ * Every identity in the notebooks goes through this: it prints the error and
+ * throws when it exceeds the tolerance, so a broken identity stops the
+ * notebook (and `make test`) instead of printing a wrong number.
+ */
+export function expectClose(what: string, a: ArrayLike<number>, b: ArrayLike<number>, tol: number): number {
+  const err = maxAbsDiff(a, b);
+  const ok = err <= tol; // false for NaN
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}: max |difference| = ${err.toExponential(2)} (tolerance ${tol.toExponential(0)})`);
+  if (!ok) throw new Error(`check failed: ${what}: max |difference| ${err} > ${tol}`);
+  return err;
+}
+
+/** Throws with `what` unless `cond` holds; prints the check otherwise. */
+export function expectTrue(what: string, cond: boolean): void {
+  console.log(`${cond ? "ok  " : "FAIL"} ${what}`);
+  if (!cond) throw new Error(`check failed: ${what}`);
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Execute the project's notebooks top to bottom with a real Jupyter kernel (tslab).
+
+Usage: notebook-run.py [--check] [--timeout S] [--html-dir DIR] NOTEBOOK...
+
+Every notebook runs in a fresh kernel whose working directory is the notebook's
+folder (tslab compiles cells relative to it). A run fails, naming the notebook
+and the cell, when a cell
+  * raises (tslab reports a thrown error or a type error as an error reply),
+  * runs longer than --timeout seconds,
+  * leaves an `error` output or anything on stderr (an exception thrown from a
+    timer or a promise nobody awaited only ever shows up there).
+A notebook is written back only when every cell passed, so a failure never
+replaces the committed outputs; the failed copy goes to .jupyter-env/failed/.
+With --check nothing under notebooks/ is written (this is what `make test` runs).
+Unless --check, each executed notebook is also exported to --html-dir as a
+standalone HTML page with plotly.js inlined, so the page works offline.
+"""
+import argparse
+import os
+import sys
+import time
+
+try:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+except ImportError as exc:  # pragma: no cover - environment problem, reported plainly
+    sys.exit(f"notebook-run.py: {exc}. Install the Debian packages python3-nbclient and jupyter-nbconvert.")
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLOTLY_JS = os.path.join(REPO, "node_modules", "plotly.js-dist-min", "plotly.min.js")
+# The interactive figure outputs load plotly.js from this script element if it
+# is absent; the HTML export puts the library inline under the same marker.
+PLOTLY_MARKER = "data-mla-plotly"
+
+
+class NotebookFailure(Exception):
+    nb = None
+
+
+def cell_label(nb_path, index, cell):
+    src = cell.source.strip().splitlines()
+    first = src[0] if src else "<empty>"
+    if len(first) > 70:
+        first = first[:67] + "..."
+    return f"{os.path.relpath(nb_path, REPO)}: cell {index} (code cell starting `{first}`)"
+
+
+def bad_outputs(cell):
+    """Messages for outputs that mean something went wrong even if the reply said ok."""
+    found = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            found.append(f"error output {out.get('ename')}: {out.get('evalue')}")
+        elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+            found.append("stderr: " + "".join(out.get("text", "")).strip()[:2000])
+    return found
+
+
+def execute(nb_path, timeout, kernel_name):
+    nb = nbformat.read(nb_path, as_version=4)
+    ks = nb.metadata.get("kernelspec", {})
+    if ks.get("name") != kernel_name:
+        raise NotebookFailure(f"{os.path.relpath(nb_path, REPO)}: kernelspec is {ks.get('name')!r}, expected {kernel_name!r}")
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=kernel_name,
+        resources={"metadata": {"path": os.path.dirname(nb_path)}},
+        record_timing=False,  # no wall-clock timestamps in cell metadata: keeps diffs to real changes
+        allow_errors=False,
+        interrupt_on_timeout=False,
+    )
+    try:
+        run_cells(client, nb, nb_path, timeout)
+    except NotebookFailure as exc:
+        exc.nb = nb  # the partly executed notebook, for inspection
+        raise
+    return nb
+
+
+def run_cells(client, nb, nb_path, timeout):
+    with client.setup_kernel():
+        # What nbclient's own execute() does first: record the kernel's language_info.
+        info = client.wait_for_reply(client.kc.kernel_info())
+        if info is not None and "language_info" in info["content"]:
+            nb.metadata["language_info"] = info["content"]["language_info"]
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            try:
+                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+            except CellTimeoutError:
+                raise NotebookFailure(f"{cell_label(nb_path, index, cell)} ran past the {timeout} s per-cell limit")
+            except DeadKernelError as exc:
+                raise NotebookFailure(f"{cell_label(nb_path, index, cell)}: the kernel died ({exc})")
+            except CellExecutionError:
+                detail = "\n".join(bad_outputs(cell)) or "(the kernel gave no message)"
+                raise NotebookFailure(f"{cell_label(nb_path, index, cell)} raised:\n{detail}")
+            problems = bad_outputs(cell)
+            if problems:
+                raise NotebookFailure(f"{cell_label(nb_path, index, cell)} wrote to stderr or left an error:\n" + "\n".join(problems))
+
+
+def export_html(nb, nb_path, html_dir):
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": os.path.splitext(os.path.basename(nb_path))[0]}})
+    if os.path.exists(PLOTLY_JS):
+        with open(PLOTLY_JS, encoding="utf-8") as f:
+            lib = f.read()
+        # The closing tag cannot appear inside the inlined library text.
+        lib = lib.replace("</script", "<\\/script")
+        tag = f'<script {PLOTLY_MARKER}="inline">\n{lib}\n</script>\n'
+        body = body.replace("</head>", tag + "</head>", 1)
+    os.makedirs(html_dir, exist_ok=True)
+    out = os.path.join(html_dir, os.path.splitext(os.path.basename(nb_path))[0] + ".html")
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(body)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("notebooks", nargs="+")
+    ap.add_argument("--check", action="store_true", help="execute and verify only; write nothing under notebooks/")
+    ap.add_argument("--timeout", type=int, default=300, help="per-cell limit, seconds")
+    ap.add_argument("--html-dir", default=os.path.join(REPO, "notebooks", "html"))
+    ap.add_argument("--kernel", default="tslab")
+    args = ap.parse_args()
+
+    failed_dir = os.path.join(REPO, ".jupyter-env", "failed")
+    failures = []
+    total = time.time()
+    for path in args.notebooks:
+        nb_path = os.path.abspath(path)
+        start = time.time()
+        rel = os.path.relpath(nb_path, REPO)
+        print(f"[notebooks] {rel}: executing", flush=True)
+        try:
+            nb = execute(nb_path, args.timeout, args.kernel)
+        except NotebookFailure as exc:
+            failures.append(str(exc))
+            print(f"[notebooks] FAILED {exc}", file=sys.stderr, flush=True)
+            if exc.nb is not None:
+                os.makedirs(failed_dir, exist_ok=True)
+                copy = os.path.join(failed_dir, os.path.basename(nb_path))
+                nbformat.write(exc.nb, copy)
+                print(f"[notebooks] the partly executed notebook is in {os.path.relpath(copy, REPO)}", file=sys.stderr)
+            continue
+        except CellExecutionError as exc:  # raised outside execute_cell, e.g. while starting the kernel
+            failures.append(f"{rel}: {exc}")
+            print(f"[notebooks] FAILED {rel}: {exc}", file=sys.stderr, flush=True)
+            continue
+        elapsed = time.time() - start
+        if args.check:
+            print(f"[notebooks] {rel}: ok in {elapsed:.1f} s (checked, not written)", flush=True)
+            continue
+        nbformat.validate(nb)
+        nbformat.write(nb, nb_path)
+        html = export_html(nb, nb_path, args.html_dir)
+        print(f"[notebooks] {rel}: ok in {elapsed:.1f} s -> written; HTML {os.path.relpath(html, REPO)}", flush=True)
+    print(f"[notebooks] total {time.time() - total:.1f} s", flush=True)
+    if failures:
+        print(f"[notebooks] {len(failures)} notebook(s) failed:", file=sys.stderr)
+        for f in failures:
+            print("  - " + f.splitlines()[0], file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
