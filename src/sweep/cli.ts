@@ -1,0 +1,170 @@
+/**
+ * node dist/src/sweep/cli.js <command> [options]
+ *
+ *   run       --out DIR [--sweeps data/sweeps] [--quick] [--only a,b] [--retry-errors] [--no-ceilings]
+ *             measure our kernels on the GPU into DIR (results.csv, ceilings.csv, run.json); resumable
+ *   estimate  [--sweeps data/sweeps] [--quick] [--kernel-versions N] [--impls ours,torch]
+ *             guess of the wall time, without a GPU
+ *   gpu-count prints the number of CUDA devices the binding sees (0 and the reason on stderr otherwise)
+ *   run-dir   [--root data/runs] prints data/runs/<UTC date>-<gpu name> for this machine's GPU
+ */
+import * as path from "path";
+import { MlaArgumentError } from "../errors";
+import { Impl, IMPLS, KernelVersionInfo, loadSweepDirectory } from "./definitions";
+import { deviceFactsFrom, gpuDeviceCount, GpuMeasurer, loadGpuBinding } from "./gpu-adapter";
+import { openRunSidecar, projectRoot, slug, writeSidecar } from "./provenance";
+import { estimateSeconds, measureCeilings, planRun, runSweeps, stderrProgress } from "./runner";
+
+export interface ParsedArgs {
+  command: string;
+  flags: Record<string, string | boolean>;
+}
+
+/** `--key value`, `--key=value` and bare `--flag`. */
+export function parseArgs(argv: string[], booleanFlags: string[] = []): ParsedArgs {
+  if (!Array.isArray(argv)) throw new MlaArgumentError("parseArgs", "argv", "an array of strings", argv);
+  const flags: Record<string, string | boolean> = {};
+  let command = "";
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith("--")) {
+      const eq = a.indexOf("=");
+      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
+      else if (booleanFlags.includes(a.slice(2)) || i + 1 >= argv.length || argv[i + 1].startsWith("--")) flags[a.slice(2)] = true;
+      else flags[a.slice(2)] = argv[++i];
+    } else if (command === "") command = a;
+    else throw new MlaArgumentError("parseArgs", "argv", "one command and --flags", a);
+  }
+  return { command, flags };
+}
+
+function str(flags: Record<string, string | boolean>, k: string, dflt: string): string {
+  const v = flags[k];
+  if (v === undefined) return dflt;
+  if (typeof v !== "string") throw new MlaArgumentError("sweep cli", `--${k}`, "a value", v);
+  return v;
+}
+
+function fmtMin(s: number): string {
+  return s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { command, flags } = parseArgs(argv, ["quick", "retry-errors", "no-ceilings", "help"]);
+  const root = projectRoot();
+  const sweepsDir = str(flags, "sweeps", path.join(root, "data", "sweeps"));
+  const quick = flags.quick === true;
+  const only = flags.only ? str(flags, "only", "").split(",").filter(Boolean) : undefined;
+
+  if (command === "" || flags.help) {
+    process.stdout.write(
+      "usage: node dist/src/sweep/cli.js run --out DIR [--quick] [--sweeps DIR] [--only a,b] [--retry-errors] [--no-ceilings]\n" +
+        "       node dist/src/sweep/cli.js estimate [--quick] [--kernel-versions N] [--impls ours,torch]\n" +
+        "       node dist/src/sweep/cli.js gpu-count | run-dir [--root data/runs]\n",
+    );
+    return command === "" && !flags.help ? 2 : 0;
+  }
+
+  if (command === "gpu-count") {
+    const r = gpuDeviceCount();
+    if (r.reason) process.stderr.write(`${r.reason}\n`);
+    process.stdout.write(`${r.count}\n`);
+    return 0;
+  }
+
+  if (command === "run-dir") {
+    const load = loadGpuBinding();
+    if (!load.ok) throw new Error(`run-dir needs the GPU binding: ${load.reason}`);
+    const info = load.binding.deviceInfo(0);
+    const date = new Date().toISOString().slice(0, 10);
+    process.stdout.write(`${path.join(str(flags, "root", path.join("data", "runs")), `${date}-${slug(info.name)}`)}\n`);
+    return 0;
+  }
+
+  if (command === "estimate") {
+    const defs = loadSweepDirectory(sweepsDir);
+    const n = Number(str(flags, "kernel-versions", "2"));
+    if (!Number.isInteger(n) || n < 1) throw new MlaArgumentError("sweep cli", "--kernel-versions", "an integer >= 1", flags["kernel-versions"]);
+    const kernelVersions: KernelVersionInfo[] = Array.from({ length: n }, (_, i) => ({ version: i + 1, name: `v${i + 1}` }));
+    const impls = str(flags, "impls", "ours,torch").split(",") as Impl[];
+    for (const i of impls) if (!IMPLS.includes(i)) throw new MlaArgumentError("sweep cli", "--impls", `a list of ${IMPLS.join(",")}`, i);
+    let total = 0;
+    for (const d of defs) {
+      const plan = planRun(defs, { quick, impls, kernelVersions, only: [d.name] });
+      const s = estimateSeconds(plan);
+      total += s;
+      const rows = plan.reduce((a, p) => a + p.impls.length * p.trials, 0);
+      process.stdout.write(`${d.name.padEnd(16)} ${String(plan.length).padStart(3)} configs ${String(rows).padStart(4)} rows  ~${fmtMin(s)}\n`);
+    }
+    process.stdout.write(`total ~${fmtMin(total)} on an H100 (${quick ? "quick" : "full"} mode, impls ${impls.join(",")}, ${n} kernel versions); an estimate, not a promise\n`);
+    return 0;
+  }
+
+  if (command === "run") {
+    const out = str(flags, "out", "");
+    if (out === "") throw new MlaArgumentError("sweep cli", "--out", "a run folder (e.g. data/runs/2026-01-01-nvidia-h100)", out);
+    const load = loadGpuBinding();
+    if (!load.ok) throw new Error(`cannot measure: ${load.reason}`);
+    const gpu = load.binding;
+    const count = gpu.deviceCount();
+    if (count < 1) throw new Error("cannot measure: the GPU binding sees no CUDA device");
+    const defs = loadSweepDirectory(sweepsDir);
+    const kernelVersions = gpu.kernelVersions();
+    const plan = planRun(defs, { quick, impls: ["ours"], kernelVersions, only });
+    process.stderr.write(`estimated ~${fmtMin(estimateSeconds(plan))} for ${plan.length} configurations\n`);
+    const prov = await openRunSidecar({
+      dir: out,
+      device: () => deviceFactsFrom(gpu.deviceInfo(0)),
+      definitions: only ? defs.filter((d) => only.includes(d.name)) : defs,
+      kernelVersions,
+      quick,
+    });
+    if (flags["no-ceilings"] !== true) {
+      process.stderr.write("measuring ceilings (copy bandwidth, bf16 GEMM)...\n");
+      // 2 GiB copy and an 8192^3 GEMM: both far past L2 / launch overheads on H100/H200.
+      const c = await measureCeilings(out, {
+        copyBandwidth: () => gpu.probeCopyBandwidth(2 ** 31, 20),
+        gemmTflops: () => gpu.probeGemmBf16(8192, 8192, 8192, 20),
+        copyMethod: "mla_probe_copy_bandwidth: cudaMemcpy D2D of 2 GiB x 20, bytes read + written",
+        gemmMethod: "mla_probe_gemm_bf16: cuBLAS bf16 GEMM 8192^3 x 20, fp32 accumulate",
+      }, quick ? 2 : 5);
+      prov.ceilings = {
+        copyGBps: c.copyGBps,
+        gemmTflops: c.gemmTflops,
+        method: { copy: "mla_probe_copy_bandwidth(2 GiB, 20 iters), median of trials", gemm: "mla_probe_gemm_bf16(8192, 8192, 8192, 20 iters), median of trials" },
+        errors: c.errors.length ? c.errors : undefined,
+      };
+      writeSidecar(out, prov);
+      for (const e of c.errors) process.stderr.write(`ceiling probe failed: ${e}\n`);
+    }
+    const m = new GpuMeasurer(gpu);
+    const stop = (): void => {
+      // Rows already written are safe; free the device buffers and exit with the conventional code.
+      try {
+        m.release();
+      } finally {
+        process.exit(130);
+      }
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    try {
+      const s = await runSweeps({ outDir: out, plan, measure: m.measure, onConfigDone: m.configDone, retryErrors: flags["retry-errors"] === true, progress: stderrProgress() });
+      return s.errors > 0 && s.measured === 0 && s.skipped === 0 ? 1 : 0;
+    } finally {
+      m.release();
+    }
+  }
+
+  throw new MlaArgumentError("sweep cli", "command", "one of run, estimate, gpu-count, run-dir", command);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,359 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { MlaArgumentError } from "../src/errors";
+import { decodeBytes } from "../src/roofline/accounting";
+import { parseCsv, csvLine, CsvAppender, RESULT_COLUMNS } from "../src/sweep/csv";
+import { configId, expandConfigs, loadSweepDefinition, loadSweepDirectory, parseSweepDefinition, resolveKernelVersions, SweepDefinitionError } from "../src/sweep/definitions";
+import { generateSeqlens, Mulberry32, seqlenStats } from "../src/sweep/seqlens";
+import { estimateSeconds, measureCeilings, planRun, runSweeps, RunConfig, ImplRun, ProgressSink } from "../src/sweep/runner";
+import { aggregateTrials, loadRun, recordedRun, toTrialRows } from "../src/sweep/aggregate";
+import { openRunSidecar, readSidecar } from "../src/sweep/provenance";
+import { loadGpuBinding, GpuMeasurer, GpuBinding } from "../src/sweep/gpu-adapter";
+
+const REPO_SWEEPS = path.join(__dirname, "..", "..", "data", "sweeps");
+
+function tmpdir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "mla-sweep-"));
+}
+
+function minimalDef(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    schema: "mla-sweep/1",
+    name: "tiny",
+    dtype: "bf16",
+    seed: 7,
+    trials: 3,
+    timing: { warmup: 1, iters: 2 },
+    implementations: [{ impl: "ours", kernelVersions: "all" }, { impl: "torch" }],
+    grids: [{ b: [2, 4], sQ: [1, 2], hQ: [16], hKv: [1], meanSk: [256], skDist: ["fixed", "normal"], causal: "auto" }],
+    quick: { trials: 1, only: { b: [2] } },
+    ...over,
+  };
+}
+
+const KV = [
+  { version: 1, name: "simt" },
+  { version: 2, name: "mma_sync" },
+];
+
+describe("sweep/seqlens", () => {
+  it("mulberry32 matches the reference stream (seed 0)", () => {
+    const r = new Mulberry32(0);
+    assert.deepStrictEqual([r.nextU32(), r.nextU32(), r.nextU32()], [1144304738, 1416247, 958946056]);
+  });
+  it("is deterministic and pinned (the Python baseline checks the same values)", () => {
+    const a = generateSeqlens({ b: 8, sQ: 1, meanSk: 4096, dist: "normal", seed: 0 });
+    assert.deepStrictEqual(Array.from(a), [602, 4676, 2793, 4833, 467, 4936, 3303, 2418]);
+    assert.deepStrictEqual(Array.from(generateSeqlens({ b: 4, sQ: 2, meanSk: 100, dist: "normal", seed: 12345 })), [175, 200, 18, 135]);
+    assert.deepStrictEqual(a, generateSeqlens({ b: 8, sQ: 1, meanSk: 4096, dist: "normal", seed: 0 }));
+    assert.notDeepStrictEqual(a, generateSeqlens({ b: 8, sQ: 1, meanSk: 4096, dist: "normal", seed: 1 }));
+  });
+  it("has mean ~ meanSk and sd ~ meanSk/2, never below s_q", () => {
+    const l = generateSeqlens({ b: 200000, sQ: 2, meanSk: 8192, dist: "normal", seed: 3 });
+    const s = seqlenStats(l);
+    // floor() lowers the mean by 0.5, the clip at s_q raises it by ~0.0085 sd: both far inside 1%.
+    assert.ok(Math.abs(s.mean / 8192 - 1) < 0.01, `mean ${s.mean}`);
+    assert.ok(Math.abs(s.sd / 4096 - 1) < 0.03, `sd ${s.sd}`);
+    assert.ok(s.min >= 2);
+    assert.ok(s.max <= 8192 * 4);
+  });
+  it("fixed gives the mean everywhere; bad input names the argument", () => {
+    assert.deepStrictEqual(Array.from(generateSeqlens({ b: 3, sQ: 1, meanSk: 64, dist: "fixed", seed: 0 })), [64, 64, 64]);
+    assert.throws(() => generateSeqlens({ b: 3, sQ: 4, meanSk: 2, dist: "fixed", seed: 0 }), /spec\.meanSk/);
+    assert.throws(() => generateSeqlens({ b: 3, sQ: 1, meanSk: 64, dist: "uniform" as never, seed: 0 }), /spec\.dist/);
+    assert.throws(() => generateSeqlens({ b: 0, sQ: 1, meanSk: 64, dist: "fixed", seed: 0 }), MlaArgumentError);
+  });
+});
+
+describe("sweep/definitions", () => {
+  it("loads every file in data/sweeps", () => {
+    const defs = loadSweepDirectory(REPO_SWEEPS);
+    assert.deepStrictEqual(defs.map((d) => d.name), ["flashmla-grid", "heads", "seqlen", "batch", "speculative", "ladder"]);
+    const grid = defs[0];
+    const cfgs = expandConfigs(grid);
+    assert.strictEqual(cfgs.length, 8);
+    assert.ok(cfgs.every((c) => c.b === 128 && c.hQ === 128 && c.hKv === 1 && c.skDist === "normal"));
+    assert.ok(cfgs.every((c) => c.causal === c.sQ > 1));
+    assert.ok(defs.every((d) => /^[0-9a-f]{64}$/.test(d.sha256)));
+  });
+  it("the whole study stays within a few GPU minutes by the estimate", () => {
+    const defs = loadSweepDirectory(REPO_SWEEPS);
+    const full = estimateSeconds(planRun(defs, { impls: ["ours", "torch"], kernelVersions: KV }));
+    const quick = estimateSeconds(planRun(defs, { impls: ["ours", "torch"], kernelVersions: KV, quick: true }));
+    assert.ok(full < 5 * 60, `full ${full}s`);
+    assert.ok(quick < full / 2, `quick ${quick}s vs full ${full}s`);
+  });
+  it("expands grids, dedups and filters quick mode", () => {
+    const d = parseSweepDefinition(minimalDef(), "mem.json");
+    const all = expandConfigs(d);
+    assert.strictEqual(all.length, 8);
+    assert.strictEqual(new Set(all.map((c) => c.configId)).size, 8);
+    assert.ok(expandConfigs(d, true).every((c) => c.b === 2));
+    assert.strictEqual(configId({ b: 2, sQ: 2, hQ: 16, hKv: 1, meanSk: 256, skDist: "normal", seed: 7, causal: true }), "b2-sq2-hq16-hkv1-sk256-normal-seed7-causal");
+  });
+  it("names the file and the field of a bad definition", () => {
+    const bad = (over: Record<string, unknown>, field: RegExp) =>
+      assert.throws(
+        () => parseSweepDefinition(minimalDef(over), "data/sweeps/bad.json"),
+        (e: Error) => e instanceof SweepDefinitionError && e instanceof MlaArgumentError && /data\/sweeps\/bad\.json/.test(e.message) && field.test(e.message),
+      );
+    bad({ schema: "mla-sweep/0" }, /'schema'/);
+    bad({ trials: 0 }, /'trials'/);
+    bad({ dtype: "fp8" }, /'dtype'/);
+    bad({ grids: [{ b: [1], sQ: [1], hQ: [16], hKv: [1], meanSk: [-3], skDist: ["fixed"], causal: false }] }, /'grids\[0\]\.meanSk\[0\]'/);
+    bad({ grids: [{ b: [1], sQ: [1], hQ: [6], hKv: [4], meanSk: [8], skDist: ["fixed"], causal: false }] }, /'grids\[0\]\.hQ'/);
+    bad({ grids: [{ b: [1], sQ: [1], hQ: [16], hKv: [1], meanSk: [8], skDist: ["fixed"], causal: "yes" }] }, /'grids\[0\]\.causal'/);
+    bad({ implementations: [{ impl: "cutlass" }] }, /'implementations\[0\]\.impl'/);
+    bad({ implementations: [{ impl: "torch", kernelVersions: [1] }] }, /'implementations\[0\]\.kernelVersions'/);
+    bad({ trails: 3 }, /'trails'.*unknown key/);
+    bad({ quick: { only: { b: [999] } } }, /'quick\.only'/);
+  });
+  it("reports unreadable files and invalid JSON with the path", () => {
+    const dir = tmpdir();
+    const f = path.join(dir, "x.json");
+    fs.writeFileSync(f, "{ nope");
+    assert.throws(() => loadSweepDefinition(f), (e: Error) => e.message.includes(f) && /valid JSON/.test(e.message));
+    assert.throws(() => loadSweepDefinition(path.join(dir, "missing.json")), /missing\.json/);
+    fs.writeFileSync(f, JSON.stringify(minimalDef()));
+    fs.writeFileSync(path.join(dir, "y.json"), JSON.stringify(minimalDef()));
+    assert.throws(() => loadSweepDirectory(dir), /unique/);
+    fs.rmSync(dir, { recursive: true });
+  });
+  it("resolves kernel selections", () => {
+    assert.deepStrictEqual(resolveKernelVersions("latest", KV), [KV[1]]);
+    assert.deepStrictEqual(resolveKernelVersions("all", [KV[1], KV[0]]), KV);
+    assert.deepStrictEqual(resolveKernelVersions([2, 9], KV), [KV[1], { version: 9, name: "unknown" }]);
+  });
+});
+
+describe("sweep/csv", () => {
+  it("round-trips quotes, commas and newlines; drops a torn last line", () => {
+    const cols = ["a", "b"];
+    const text = "a,b\n" + csvLine(cols, { a: 'he said "x, y"', b: 1.5 }) + csvLine(cols, { a: "two\nlines", b: NaN }) + 'x,"unfinish';
+    const p = parseCsv(text);
+    assert.deepStrictEqual(p.rows, [
+      { a: 'he said "x, y"', b: "1.5" },
+      { a: "two\nlines", b: "" },
+    ]);
+    assert.ok(p.torn);
+  });
+  it("CsvAppender repairs a torn file and refuses a foreign header", () => {
+    const dir = tmpdir();
+    const f = path.join(dir, "r.csv");
+    fs.writeFileSync(f, "a,b\n1,2\n3,");
+    const ap = new CsvAppender(f, ["a", "b"]);
+    ap.append({ a: 5, b: 6 });
+    ap.close();
+    assert.strictEqual(fs.readFileSync(f, "utf8"), "a,b\n1,2\n5,6\n");
+    assert.throws(() => new CsvAppender(f, ["x"]), /header/);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+function fakeMeasure(log: string[], failOn?: (c: RunConfig, i: ImplRun) => boolean) {
+  return async (c: RunConfig, i: ImplRun) => {
+    log.push(`${c.configId}/${i.impl}${i.kernelVersion ?? ""}`);
+    if (failOn && failOn(c, i)) throw new Error(`boom, with "quotes", commas\nand a newline`);
+    // Deterministic "time": proportional to the bytes, slower for v1.
+    const us = (decodeBytes({ b: c.b, sQ: c.sQ, hQ: c.hQ, hKv: c.hKv, meanSk: c.actualMeanSk }) / 2e12) * 1e6 * (i.kernelVersion === 1 ? 10 : 1);
+    return { us: us * (1 + 0.01 * log.length) };
+  };
+}
+
+describe("sweep/runner", () => {
+  it("writes one parseable row per config x impl x trial with derived rates", async () => {
+    const dir = tmpdir();
+    const def = parseSweepDefinition(minimalDef(), "mem.json");
+    const plan = planRun([def], { kernelVersions: KV, impls: ["ours"] });
+    assert.strictEqual(plan.length, 8);
+    const log: string[] = [];
+    const s = await runSweeps({ outDir: dir, plan, measure: fakeMeasure(log) });
+    assert.strictEqual(s.measured, 8 * 2 * 3);
+    const p = parseCsv(fs.readFileSync(s.csvPath, "utf8"));
+    assert.deepStrictEqual(p.header, [...RESULT_COLUMNS]);
+    assert.strictEqual(p.rows.length, 48);
+    for (const r of p.rows) {
+      assert.strictEqual(r.status, "ok");
+      const bytes = decodeBytes({ b: +r.b, sQ: +r.s_q, hQ: +r.h_q, hKv: +r.h_kv, meanSk: +r.actual_mean_sk });
+      assert.ok(Math.abs(+r.gbps - bytes / (+r.us * 1e-6) / 1e9) / +r.gbps < 1e-4);
+    }
+    // Normal-length configs record the generated mean, not the nominal one.
+    assert.ok(p.rows.some((r) => r.sk_dist === "normal" && +r.actual_mean_sk !== 256));
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("resumes: rows already present are skipped, a torn row is re-measured", async () => {
+    const dir = tmpdir();
+    const def = parseSweepDefinition(minimalDef(), "mem.json");
+    const plan = planRun([def], { kernelVersions: KV, impls: ["ours"] });
+    const log1: string[] = [];
+    // Interrupt: the measurement of the 20th task throws out of the runner like a kill would.
+    let n = 0;
+    await assert.rejects(
+      runSweeps({
+        outDir: dir,
+        plan,
+        measure: fakeMeasure(log1),
+        onConfigDone: () => {
+          if (++n === 3) throw new Error("cleanup failure is only a warning");
+        },
+        progress: { start() {}, update(done) { if (done >= 20) throw new Error("killed"); }, end() {} } as ProgressSink,
+      }),
+      /killed/,
+    );
+    const csv = path.join(dir, "results.csv");
+    const before = parseCsv(fs.readFileSync(csv, "utf8")).rows.length;
+    assert.ok(before >= 20 && before < 48, String(before));
+    fs.appendFileSync(csv, "tiny,b2-sq1,ours,2,mma"); // a crash mid-write
+    const log2: string[] = [];
+    const s = await runSweeps({ outDir: dir, plan, measure: fakeMeasure(log2) });
+    assert.strictEqual(s.skipped, before);
+    assert.strictEqual(s.measured, 48 - before);
+    assert.strictEqual(log2.length, 48 - before);
+    const rows = parseCsv(fs.readFileSync(csv, "utf8")).rows;
+    assert.strictEqual(rows.length, 48);
+    assert.strictEqual(new Set(rows.map((r) => `${r.config_id}|${r.kernel_version}|${r.trial}`)).size, 48);
+    const again = await runSweeps({ outDir: dir, plan, measure: fakeMeasure([]) });
+    assert.strictEqual(again.measured, 0);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("records a failing config as status=error and goes on; --retry-errors re-measures", async () => {
+    const dir = tmpdir();
+    const def = parseSweepDefinition(minimalDef(), "mem.json");
+    const plan = planRun([def], { kernelVersions: KV, impls: ["ours"] });
+    const failing = (c: RunConfig, i: ImplRun) => c.b === 4 && c.sQ === 2 && i.kernelVersion === 2;
+    const log: string[] = [];
+    const s = await runSweeps({ outDir: dir, plan, measure: fakeMeasure(log, failing) });
+    assert.strictEqual(s.errors, 2 * 3);
+    // After the first failure of an implementation on a config, its other trials are not attempted.
+    assert.strictEqual(log.filter((l) => l.startsWith("b4-sq2") && l.endsWith("ours2")).length, 2);
+    const rows = parseCsv(fs.readFileSync(s.csvPath, "utf8")).rows;
+    const errs = rows.filter((r) => r.status === "error");
+    assert.strictEqual(errs.length, 6);
+    assert.ok(errs.some((r) => r.error === 'boom, with "quotes", commas\nand a newline'));
+    assert.ok(errs.some((r) => r.error.startsWith("not run: trial 0 failed")));
+    assert.ok(rows.filter((r) => r.status === "ok").length === 42);
+    const skip = await runSweeps({ outDir: dir, plan, measure: fakeMeasure([]) });
+    assert.strictEqual(skip.measured, 0);
+    const retry = await runSweeps({ outDir: dir, plan, measure: fakeMeasure([]), retryErrors: true });
+    assert.strictEqual(retry.measured, 6);
+    const agg = loadRun(dir).agg;
+    assert.ok(agg.every((a) => a.n === 3), "retried rows supersede the errors");
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("rejects a measurement that is not a positive time", async () => {
+    const dir = tmpdir();
+    const plan = planRun([parseSweepDefinition(minimalDef(), "mem.json")], { kernelVersions: [KV[0]], impls: ["ours"], quick: true });
+    const s = await runSweeps({ outDir: dir, plan, measure: async () => ({ us: NaN }) });
+    assert.strictEqual(s.measured, 0);
+    assert.ok(parseCsv(fs.readFileSync(s.csvPath, "utf8")).rows.every((r) => r.status === "error" && /us > 0|not run/.test(r.error)));
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("validates its arguments", async () => {
+    await assert.rejects(runSweeps({ outDir: "", plan: [], measure: async () => ({ us: 1 }) }), /o\.outDir/);
+    await assert.rejects(runSweeps({ outDir: "/tmp/x", plan: [], measure: 3 as never }), /o\.measure/);
+    assert.throws(() => planRun([], { kernelVersions: KV }), /defs/);
+    assert.throws(() => planRun([parseSweepDefinition(minimalDef(), "m.json")], { kernelVersions: KV, only: ["nope"] }), /o\.only/);
+  });
+
+  it("measures ceilings into ceilings.csv and keeps them on resume", async () => {
+    const dir = tmpdir();
+    let calls = 0;
+    const c = await measureCeilings(dir, { copyBandwidth: () => (++calls, 3000 + calls), gemmTflops: () => { throw new Error("no cuBLAS"); } }, 3);
+    assert.strictEqual(c.copyGBps, 3002);
+    assert.strictEqual(c.gemmTflops, undefined);
+    assert.deepStrictEqual(c.errors, ["bf16_gemm: no cuBLAS"]);
+    const again = await measureCeilings(dir, { copyBandwidth: () => (++calls, 1) }, 3);
+    assert.strictEqual(calls, 3);
+    assert.strictEqual(again.copyGBps, 3002);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe("sweep/provenance and GPU adapter", () => {
+  const device = { name: "NVIDIA H100 80GB HBM3", smCount: 132, smClockMHz: 1980, memClockMHz: 2619, memoryBytes: 85e9, driver: "12.4", cudaRuntime: "12.4" };
+  const toolchain = { nvcc: "release 12.4", gitCommit: "abc", gitDirty: false, packageVersion: "0.1.0" };
+  it("writes the sidecar, appends sessions on resume and refuses another GPU", async () => {
+    const dir = tmpdir();
+    const defs = [parseSweepDefinition(minimalDef(), "m.json", "f".repeat(64))];
+    const p = await openRunSidecar({ dir, device: () => device, definitions: defs, kernelVersions: KV, quick: false, toolchain, command: ["x"], now: () => new Date("2026-01-02T03:04:05Z") });
+    assert.strictEqual(p.device.name, device.name);
+    assert.strictEqual(p.date, "2026-01-02T03:04:05.000Z");
+    await openRunSidecar({ dir, device: () => device, definitions: defs, kernelVersions: KV, quick: true, toolchain });
+    assert.strictEqual(readSidecar(dir)!.sessions.length, 2);
+    await assert.rejects(openRunSidecar({ dir, device: () => ({ ...device, name: "NVIDIA H200" }), definitions: defs, kernelVersions: KV, quick: false, toolchain }), /same GPU/);
+    await assert.rejects(openRunSidecar({ dir, device: () => ({ ...device, smCount: -1 }), definitions: defs, kernelVersions: KV, quick: false, toolchain }), /device\.smCount/);
+    fs.rmSync(dir, { recursive: true });
+  });
+  it("loadGpuBinding is tolerant of an absent module", () => {
+    const r = loadGpuBinding("../does-not-exist");
+    assert.strictEqual(r.ok, false);
+    assert.ok(!r.ok && /not built/.test(r.reason));
+  });
+  it("GpuMeasurer reuses one device problem per configuration", async () => {
+    const events: string[] = [];
+    const fake: GpuBinding = {
+      deviceCount: () => 1,
+      deviceInfo: () => { throw new Error("unused"); },
+      kernelVersions: () => KV,
+      openDecodeProblem: (req) => (events.push(`open b${req.b}`), { id: req.b } as never),
+      benchDecode: (h, v, o) => (events.push(`bench ${v} t${o.trials}`), [12.5]),
+      closeDecodeProblem: () => void events.push("close"),
+      probeCopyBandwidth: () => 1,
+      probeGemmBf16: () => 1,
+    };
+    const m = new GpuMeasurer(fake);
+    const plan = planRun([parseSweepDefinition(minimalDef(), "m.json")], { kernelVersions: KV, impls: ["ours"], quick: true });
+    const dir = tmpdir();
+    await runSweeps({ outDir: dir, plan, measure: m.measure, onConfigDone: m.configDone });
+    assert.strictEqual(events.filter((e) => e.startsWith("open")).length, plan.length);
+    assert.strictEqual(events.filter((e) => e === "close").length, plan.length);
+    assert.strictEqual(events.filter((e) => e.startsWith("bench")).length, plan.length * 2);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe("sweep/aggregate", () => {
+  it("computes median, min, max and IQR per config x impl, counting errors", () => {
+    const base = { sweep: "s", config_id: "c", impl: "ours", kernel_version: "2", kernel_name: "mma", dtype: "bf16", b: "128", s_q: "1", h_q: "128", h_kv: "1", mean_sk: "4096", sk_dist: "fixed", seed: "0", causal: "false", actual_mean_sk: "4096", max_sk: "4096", page_block: "64", warmup: "1", iters: "1", gbps: "1", tflops: "1", error: "", started_at: "" };
+    const rows = toTrialRows(
+      [10, 20, 30, 40, 50].map((us, t) => ({ ...base, trial: String(t), us: String(us), status: "ok" })).concat([{ ...base, trial: "5", us: "", status: "error", error: "oops" }, { ...base, impl: "torch", kernel_version: "", trial: "0", us: "", status: "error", error: "OOM" }]),
+      "results.csv",
+    );
+    const agg = aggregateTrials(rows);
+    const ours = agg.find((a) => a.impl === "ours")!;
+    assert.strictEqual(ours.n, 5);
+    assert.strictEqual(ours.n_error, 1);
+    assert.strictEqual(ours.us_median, 30);
+    assert.strictEqual(ours.us_min, 10);
+    assert.strictEqual(ours.us_max, 50);
+    assert.strictEqual(ours.us_q1, 20);
+    assert.strictEqual(ours.us_q3, 40);
+    assert.strictEqual(ours.us_iqr, 20);
+    assert.strictEqual(ours.label, "ours v2 (mma)");
+    assert.ok(ours.intensity > 200 && ours.intensity < 250);
+    const torch = agg.find((a) => a.impl === "torch")!;
+    assert.strictEqual(torch.n, 0);
+    assert.ok(Number.isNaN(torch.us_median));
+    assert.strictEqual(torch.error, "OOM");
+  });
+  it("finds the recorded run: RECORDED first, else the newest folder", () => {
+    const root = tmpdir();
+    assert.ok(recordedRun(root).dir === undefined);
+    for (const d of ["2026-01-01-a", "2026-02-01-b"]) {
+      fs.mkdirSync(path.join(root, d));
+      fs.writeFileSync(path.join(root, d, "results.csv"), RESULT_COLUMNS.join(",") + "\n");
+    }
+    assert.strictEqual(path.basename(recordedRun(root).dir!), "2026-02-01-b");
+    fs.writeFileSync(path.join(root, "RECORDED"), "2026-01-01-a\n");
+    assert.strictEqual(path.basename(recordedRun(root).dir!), "2026-01-01-a");
+    fs.writeFileSync(path.join(root, "RECORDED"), "gone\n");
+    assert.ok(recordedRun(root).dir === undefined && /gone/.test(recordedRun(root).why));
+    fs.rmSync(root, { recursive: true });
+  });
+});
