@@ -11,3 +11,4 @@ export * from "./mla/split-kv";
 export * from "./mla/random-problem";
 export * from "./paged/cache";
 export * from "./roofline/accounting";
+export * from "./sched/plan";
