@@ -17,3 +17,6 @@ for p in $pkgs; do mkdir -p ".carry/node_modules/$(dirname "$p")"; cp -r "node_m
 rm -rf .carry/node_modules/koffi/src .carry/node_modules/koffi/doc .carry/node_modules/koffi/vendor
 cp -r dist .carry/dist
 du -sh .carry
+# The kernels as committed (HEAD), so a run is not disturbed by edits in progress.
+mkdir -p .carry/head && git archive HEAD kernels | tar -x -C .carry/head
+du -sh .carry

@@ -42,9 +42,18 @@ export function attendRow(
   let max = -Infinity;
   for (let j = 0; j < nKeys; j++) {
     const kb = keys.offset + j * keys.stride;
-    let s = 0;
-    for (let d = 0; d < dK; d++) s += q[qOff + d] * kd[kb + d];
-    s *= scale;
+    // Four independent partial sums: the JIT keeps them in registers and the
+    // additions overlap, about twice the speed of one running sum.
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let d = 0;
+    for (; d + 3 < dK; d += 4) {
+      s0 += q[qOff + d] * kd[kb + d];
+      s1 += q[qOff + d + 1] * kd[kb + d + 1];
+      s2 += q[qOff + d + 2] * kd[kb + d + 2];
+      s3 += q[qOff + d + 3] * kd[kb + d + 3];
+    }
+    for (; d < dK; d++) s0 += q[qOff + d] * kd[kb + d];
+    const s = (s0 + s1 + s2 + s3) * scale;
     scores[j] = s;
     if (s > max) max = s;
   }
@@ -55,7 +64,14 @@ export function attendRow(
     const p = Math.exp(scores[j] - max);
     sum += p;
     const vb = values.offset + j * values.stride;
-    for (let d = 0; d < dV; d++) out[outOff + d] += p * vd[vb + d];
+    let d = 0;
+    for (; d + 3 < dV; d += 4) {
+      out[outOff + d] += p * vd[vb + d];
+      out[outOff + d + 1] += p * vd[vb + d + 1];
+      out[outOff + d + 2] += p * vd[vb + d + 2];
+      out[outOff + d + 3] += p * vd[vb + d + 3];
+    }
+    for (; d < dV; d++) out[outOff + d] += p * vd[vb + d];
   }
   const inv = 1 / sum;
   for (let d = 0; d < dV; d++) out[outOff + d] *= inv;
