@@ -18,6 +18,8 @@ if ! make -j4 all > "$OUT/build.log" 2>&1; then cat "$OUT/build.log"; echo "BUIL
 cp build/ptxas-report.txt "$OUT/ptxas-report.txt"
 echo "=== ptxas (registers / smem / spills)"
 grep -E "Compiling entry|registers|spill" build/ptxas-report.txt | sed 's/ptxas info    : //'
+echo "=== SASS instruction counts (libmla.so)"
+cuobjdump --dump-sass build/libmla.so > "$OUT/sass.txt" 2>/dev/null && for k in HGMMA HMMA LDSM LDGSTS LDL STL; do printf "%-7s %s\n" $k "$(grep -c "$k" "$OUT/sass.txt")"; done; rm -f "$OUT/sass.txt"
 echo "=== selftest (full)"
 timeout 180 ./build/selftest; echo "selftest rc=$?"
 echo "=== compute-sanitizer memcheck (selftest --quick)"

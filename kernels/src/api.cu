@@ -109,6 +109,7 @@ const char* mla_kernel_name(int v) {
   switch (v) {
     case 1: return "simt";
     case 2: return "mma_sync";
+    case 3: return "wgmma";
     default: return NULL;
   }
 }
@@ -386,8 +387,9 @@ static DecodeArgs make_args(const mla_decode_params* p, const int32_t* sched, co
 
 static int launch_all(const mla_decode_params* p, const DecodeArgs& a, cudaStream_t st) {
   const int tiles = (a.rows + kTileM - 1) / kTileM;
-  cudaError_t e = (p->kernel_version == 1) ? launch_decode_v1(a, p->dtype, tiles, st)
-                                           : launch_decode_v2(a, p->dtype, tiles, st);
+  cudaError_t e = (p->kernel_version == 1)   ? launch_decode_v1(a, p->dtype, tiles, st)
+                  : (p->kernel_version == 2) ? launch_decode_v2(a, p->dtype, tiles, st)
+                                             : launch_decode_v3(a, p->dtype, tiles, st);
   if (e != cudaSuccess) return cuda_status(e, "decode kernel launch");
   e = launch_combine(a, p->dtype, st);
   if (e != cudaSuccess) return cuda_status(e, "combine kernel launch");

@@ -124,6 +124,7 @@ cudaError_t launch_metadata(const int32_t* seqlens, int b, int max_blocks, int n
                             int32_t* sched, int32_t* nsplits, cudaStream_t st);
 cudaError_t launch_decode_v1(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st);
 cudaError_t launch_decode_v2(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st);
+cudaError_t launch_decode_v3(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st);
 cudaError_t launch_combine(const DecodeArgs& a, int dtype, cudaStream_t st);
 
 }  // namespace mla

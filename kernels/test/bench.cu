@@ -2,7 +2,7 @@
 // FlashMLA's decode shapes. Accounting (FlashMLA's):
 //   FLOPs = 2*b*h_q*s_q*s_k*(576+512)
 //   bytes = 2*b*(s_q*h_q*576 + s_k*h_kv*576 + s_q*h_q*512)
-// Each config also cross-checks v2 against v1 (max |diff| of out and lse).
+// Each config also cross-checks v2 and v3 against v1 (max |diff| of out and lse).
 // When one call's KV set would fit in L2, calls rotate over disjoint page sets
 // (block tables) so that each call reads DRAM ("rot" column).
 #include <cuda_bf16.h>
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   fill16<<<2048, 256>>>((uint16_t*)kv, pool_pages * page_elems, 777u, 1.f, dtype);
   CHECK(mla_synchronize());
   std::mt19937 rng(42);
-  printf("\n%-34s %-4s %10s %10s %9s %9s %4s %12s\n", "config", "ver", "us(med)", "us(rot)", "GB/s", "TFLOP/s", "rot", "v2-v1 maxdiff");
+  printf("\n%-34s %-4s %10s %10s %9s %9s %4s %12s\n", "config", "ver", "us(med)", "us(rot)", "GB/s", "TFLOP/s", "rot", "vN-v1 maxdiff");
   for (const Cfg& c : cfgs) {
     const int pages_per_req = (c.s_k + P - 1) / P;
     const int pages_needed = c.b * pages_per_req;
@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     const double bytes = 2.0 * c.b * ((double)c.s_q * c.h_q * D + (double)c.s_k * c.h_kv * D + (double)c.s_q * c.h_q * DV);
     char name[64];
     snprintf(name, sizeof name, "b=%d s_q=%d h_q=%d h_kv=%d s_k=%d", c.b, c.s_q, c.h_q, c.h_kv, c.s_k);
-    for (int v = 1; v <= 2; ++v) {
+    for (int v = 1; v <= MLA_KERNEL_VERSION_MAX; ++v) {
       p.kernel_version = v;
       p.out = (v == 1) ? out1 : out;
       p.lse = (float*)((v == 1) ? lse1 : lse);
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
       }
       float tt = std::max(med, med_rot);
       char diff[64] = "";
-      if (v == 2) {
+      if (v >= 2) {
         CHECK(mla_synchronize());
         // final call of each version used page set 0? re-run both on set 0 for the cross-check
         mla_decode_params a = p; a.kernel_version = 1; a.out = out1; a.lse = (float*)lse1;

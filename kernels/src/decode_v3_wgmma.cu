@@ -1,0 +1,293 @@
+// decode_v3_wgmma.cu -- v3 "wgmma": Hopper warpgroup MMA.
+//
+// Adds over v2:
+//  - Tensor-core work issued with wgmma.mma_async (sm_90a) by 2 warpgroups
+//    instead of per-warp mma.sync, operands read straight from shared memory
+//    through matrix descriptors (no ldmatrix / register staging for Q, K, V).
+//  - Shared memory uses the hardware's 128-byte swizzle: every 576-wide row
+//    is cut into 9 column blocks of 64 elements (128 B); block kb of a tile is
+//    a [64 rows][128 B] slab at kb*8 KB whose 16-byte chunk c of row r sits at
+//    chunk c ^ (r & 7) (slabs 1024-byte aligned). The same slab layout serves
+//    K as a K-major B operand (S = Q K^T) and V as an MN-major B operand
+//    (O = P V, transposed descriptor), so one cp.async'd page feeds both.
+//  - Each warpgroup computes the full 64x64 S = Q K^T (m64n64k16, 36 steps),
+//    so the softmax needs only quad shuffles (no shared-memory exchange), then
+//    converts P to 16-bit A fragments in registers and issues P V for its
+//    own 256 output columns (m64n64k16 with A from registers, 4x4 steps).
+//    The duplicated S (576/1088 of the FLOPs) buys freedom from all
+//    inter-warpgroup communication inside a page.
+//  - cp.async double buffering and the split-KV / masking / epilogue logic are
+//    as in v2; a fence.proxy.async makes cp.async data visible to wgmma.
+#include "common.cuh"
+
+namespace mla {
+
+constexpr int kV3Threads = 256;
+constexpr int kSlab = kTileM * 128;          // 8 KB: 64 rows x 64 elements
+constexpr int kV3Tile = (kDK / 64) * kSlab;  // 73728
+constexpr size_t kV3Smem = 3ull * kV3Tile + 1024 /*alignment slack*/ + 2 * kTileM * 4;
+
+__device__ __forceinline__ uint32_t sw128(int row, int chunk /*0..71*/) {
+  return (uint32_t)((chunk >> 3) * kSlab + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
+}
+
+__device__ __forceinline__ void v3_cp_async16(uint32_t dst, const void* src, bool valid) {
+  int sz = valid ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(sz) : "memory");
+}
+
+// Matrix descriptor: start address, LBO, SBO (bytes), 128-byte swizzle.
+__device__ __forceinline__ uint64_t desc128(uint32_t saddr, uint32_t lbo, uint32_t sbo) {
+  uint64_t d = 0;
+  d |= (uint64_t)((saddr & 0x3FFFF) >> 4);
+  d |= (uint64_t)((lbo & 0x3FFFF) >> 4) << 16;
+  d |= (uint64_t)((sbo & 0x3FFFF) >> 4) << 32;
+  d |= (uint64_t)1 << 62;
+  return d;
+}
+
+__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wg_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void reg_fence(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+
+#define V3_D32(d)                                                                                          \
+  "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),         \
+      "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
+      "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]),           \
+      "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]),           \
+      "+f"(d[30]), "+f"(d[31])
+#define V3_DLIST                                                                                            \
+  "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27," \
+  "%28,%29,%30,%31}"
+
+template <typename T> struct Wg;
+template <> struct Wg<__nv_bfloat16> {
+  // D(64x64) += A(smem, K-major) * B(smem, K-major)
+  static __device__ __forceinline__ void ss(float* d, uint64_t da, uint64_t db) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " V3_DLIST ", %32, %33, p, 1, 1, 0, 0;\n}\n"
+                 : V3_D32(d) : "l"(da), "l"(db), "r"(1));
+  }
+  // D(64x64) += A(registers) * B(smem, MN-major)
+  static __device__ __forceinline__ void rs(float* d, const uint32_t* a, uint64_t db) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " V3_DLIST ", {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"
+                 : V3_D32(d) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+  }
+};
+template <> struct Wg<__half> {
+  static __device__ __forceinline__ void ss(float* d, uint64_t da, uint64_t db) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " V3_DLIST ", %32, %33, p, 1, 1, 0, 0;\n}\n"
+                 : V3_D32(d) : "l"(da), "l"(db), "r"(1));
+  }
+  static __device__ __forceinline__ void rs(float* d, const uint32_t* a, uint64_t db) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " V3_DLIST ", {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"
+                 : V3_D32(d) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+  }
+};
+
+template <typename T>
+__global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) {
+  extern __shared__ __align__(1024) unsigned char smem_raw[];
+  const uint32_t raw = (uint32_t)__cvta_generic_to_shared(smem_raw);
+  const uint32_t base = (raw + 1023u) & ~1023u;
+  const uint32_t sQ = base;
+  const uint32_t sKV0 = base + kV3Tile;
+
+  const int part = blockIdx.x, kvh = blockIdx.y, tile = blockIdx.z;
+  const int tid = threadIdx.x, lane = tid % 32;
+  const int wg = tid / 128, wwarp = (tid % 128) / 32;
+  const int32_t* sc = a.sched + (int64_t)part * kSchedInts;
+  if (sc[5] == 0) return;
+  const int begin_req = sc[0], begin_blk = sc[1], end_req = sc[2], end_blk = sc[3], begin_slot = sc[4];
+  const T* q = reinterpret_cast<const T*>(a.q);
+  const T* kv = reinterpret_cast<const T*>(a.kv);
+  const int row0 = wwarp * 16 + lane / 4, row1 = row0 + 8;
+
+  for (int req = begin_req; req <= end_req; ++req) {
+    Piece pc;
+    pc.req = req;
+    pc.len = clamp_len(a.seqlens[req], a.max_blocks);
+    const int nb = (pc.len + kPage - 1) / kPage;
+    pc.blk_begin = (req == begin_req) ? begin_blk : 0;
+    pc.blk_end = (req == end_req) ? end_blk : nb;
+    pc.split = (a.nsplits[req + 1] - a.nsplits[req]) > 1;
+    pc.slot = (req == begin_req) ? begin_slot : a.nsplits[req];
+    const int cnt = pc.blk_end - pc.blk_begin;
+    const int64_t bt_row = (int64_t)req * a.bt_sb;
+    const T* kv_head = kv + (int64_t)kvh * a.kv_sh;
+
+    auto load_page = [&](int blk, uint32_t dst) {
+      const int page = a.block_table[bt_row + blk];
+      const T* pbase = kv_head + (int64_t)page * a.kv_sb;
+#pragma unroll 2
+      for (int i = tid; i < kPage * 72; i += kV3Threads) {
+        int row = i / 72, ch = i % 72;
+        bool valid = blk * kPage + row < pc.len;
+        const T* src = valid ? pbase + (int64_t)row * a.kv_st + ch * 8 : kv;
+        v3_cp_async16(dst + sw128(row, ch), src, valid);
+      }
+    };
+
+    if (cnt > 0) {
+      for (int i = tid; i < kTileM * 72; i += kV3Threads) {
+        int row = i / 72, ch = i % 72;
+        int m = tile * kTileM + row;
+        bool valid = m < a.rows;
+        const T* src = q;
+        if (valid) {
+          int s_idx = m / a.G, head = kvh * a.G + m % a.G;
+          src = q + (int64_t)req * a.q_sb + (int64_t)s_idx * a.q_ss + (int64_t)head * a.q_sh + ch * 8;
+        }
+        v3_cp_async16(sQ + sw128(row, ch), src, valid);
+      }
+      load_page(pc.blk_begin, sKV0);
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+
+    const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);
+    const int lim1 = row_limit(a, pc.len, tile * kTileM + row1);
+    float m_run0 = -INFINITY, m_run1 = -INFINITY, l_run0 = 0.f, l_run1 = 0.f;
+    float acc[4][32];
+#pragma unroll
+    for (int c = 0; c < 4; ++c)
+#pragma unroll
+      for (int i = 0; i < 32; ++i) acc[c][i] = 0.f;
+
+    for (int n = 0; n < cnt; ++n) {
+      const int blk = pc.blk_begin + n;
+      const uint32_t sK = sKV0 + (n & 1) * kV3Tile;
+      if (n + 1 < cnt) {
+        load_page(blk + 1, sKV0 + ((n + 1) & 1) * kV3Tile);
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+      } else {
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+      }
+      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+      __syncthreads();
+
+      // ---- S = Q K^T (64 x 64), full tile in each warpgroup ----
+      float s[32];
+#pragma unroll
+      for (int i = 0; i < 32; ++i) s[i] = 0.f;
+      reg_fence(s);
+      wg_fence();
+#pragma unroll
+      for (int ks = 0; ks < kDK / 16; ++ks) {
+        const uint32_t off = (ks >> 2) * kSlab + (ks & 3) * 32;
+        Wg<T>::ss(s, desc128(sQ + off, 16, 1024), desc128(sK + off, 16, 1024));
+      }
+      wg_commit();
+      wg_wait0();
+      reg_fence(s);
+
+      // ---- scale, mask, online softmax (rows row0 / row1, quad-shared) ----
+      float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int tok = blk * kPage + j * 8 + (lane % 4) * 2 + e;
+          s[4 * j + e] = (tok <= lim0) ? s[4 * j + e] * a.scale_log2 : -INFINITY;
+          s[4 * j + 2 + e] = (tok <= lim1) ? s[4 * j + 2 + e] * a.scale_log2 : -INFINITY;
+          mx0 = fmaxf(mx0, s[4 * j + e]);
+          mx1 = fmaxf(mx1, s[4 * j + 2 + e]);
+        }
+      }
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+      const float mn0 = fmaxf(m_run0, mx0), mn1 = fmaxf(m_run1, mx1);
+      const float mu0 = (mn0 == -INFINITY) ? 0.f : mn0;
+      const float mu1 = (mn1 == -INFINITY) ? 0.f : mn1;
+      const float al0 = exp2f(m_run0 - mu0), al1 = exp2f(m_run1 - mu1);
+      m_run0 = mn0; m_run1 = mn1;
+      uint32_t pa[4][4];
+      float ps0 = 0.f, ps1 = 0.f;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const float p0 = exp2f(s[4 * j + 0] - mu0), p1 = exp2f(s[4 * j + 1] - mu0);
+        const float p2 = exp2f(s[4 * j + 2] - mu1), p3 = exp2f(s[4 * j + 3] - mu1);
+        ps0 += p0 + p1;
+        ps1 += p2 + p3;
+        // A fragment of k-step j/2: regs {row0 k, row1 k, row0 k+8, row1 k+8}
+        pa[j >> 1][(j & 1) * 2 + 0] = Pack<T>::pack(p0, p1);
+        pa[j >> 1][(j & 1) * 2 + 1] = Pack<T>::pack(p2, p3);
+      }
+      l_run0 = l_run0 * al0 + ps0;
+      l_run1 = l_run1 * al1 + ps1;
+#pragma unroll
+      for (int c = 0; c < 4; ++c)
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          acc[c][4 * j + 0] *= al0; acc[c][4 * j + 1] *= al0;
+          acc[c][4 * j + 2] *= al1; acc[c][4 * j + 3] *= al1;
+        }
+
+      // ---- O(64 x 256 of this warpgroup) += P V ----
+#pragma unroll
+      for (int c = 0; c < 4; ++c) reg_fence(acc[c]);
+      wg_fence();
+#pragma unroll
+      for (int ks = 0; ks < kPage / 16; ++ks) {
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+          const uint32_t off = (4 * wg + c) * kSlab + ks * 16 * 128;
+          Wg<T>::rs(acc[c], pa[ks], desc128(sK + off, kSlab, 1024));
+        }
+      }
+      wg_commit();
+      wg_wait0();
+#pragma unroll
+      for (int c = 0; c < 4; ++c) reg_fence(acc[c]);
+      __syncthreads();  // page buffer reused by the next prefetch
+    }
+
+    // ---- epilogue ----
+    l_run0 += __shfl_xor_sync(0xffffffffu, l_run0, 1);
+    l_run0 += __shfl_xor_sync(0xffffffffu, l_run0, 2);
+    l_run1 += __shfl_xor_sync(0xffffffffu, l_run1, 1);
+    l_run1 += __shfl_xor_sync(0xffffffffu, l_run1, 2);
+    const float inv0 = (l_run0 > 0.f) ? 1.f / l_run0 : 0.f, inv1 = (l_run1 > 0.f) ? 1.f / l_run1 : 0.f;
+    const int m0 = tile * kTileM + row0, m1 = tile * kTileM + row1;
+#pragma unroll
+    for (int c = 0; c < 4; ++c)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const int col = wg * 256 + c * 64 + j * 8 + (lane % 4) * 2;
+        if (m0 < a.rows) store_out_pair<T>(a, pc, kvh, m0, col, acc[c][4 * j + 0] * inv0, acc[c][4 * j + 1] * inv0);
+        if (m1 < a.rows) store_out_pair<T>(a, pc, kvh, m1, col, acc[c][4 * j + 2] * inv1, acc[c][4 * j + 3] * inv1);
+      }
+    if (wg == 0 && (lane & 3) == 0) {
+      if (m0 < a.rows) store_lse(a, pc, kvh, m0, m_run0, l_run0);
+      if (m1 < a.rows) store_lse(a, pc, kvh, m1, m_run1, l_run1);
+    }
+    __syncthreads();  // sQ reuse by the next request
+  }
+}
+
+cudaError_t launch_decode_v3(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st) {
+  dim3 grid(a.num_parts, a.h_kv, tiles);
+  cudaError_t e;
+  if (dtype == 0) {
+    e = cudaFuncSetAttribute(decode_v3_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kV3Smem);
+    if (e != cudaSuccess) return e;
+    decode_v3_kernel<__nv_bfloat16><<<grid, kV3Threads, kV3Smem, st>>>(a);
+  } else {
+    e = cudaFuncSetAttribute(decode_v3_kernel<__half>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kV3Smem);
+    if (e != cudaSuccess) return e;
+    decode_v3_kernel<__half><<<grid, kV3Threads, kV3Smem, st>>>(a);
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace mla
