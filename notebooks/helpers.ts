@@ -126,12 +126,11 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * throws when it exceeds the tolerance, so a broken identity stops the
  * notebook (and `make test`) instead of printing a wrong number.
  */
-export function expectClose(what: string, a: ArrayLike<number>, b: ArrayLike<number>, tol: number): number {
+export function expectClose(what: string, a: ArrayLike<number>, b: ArrayLike<number>, tol: number): void {
   const err = maxAbsDiff(a, b);
   const ok = err <= tol; // false for NaN
   console.log(`${ok ? "ok  " : "FAIL"} ${what}: max |difference| = ${err.toExponential(2)} (tolerance ${tol.toExponential(0)})`);
   if (!ok) throw new Error(`check failed: ${what}: max |difference| ${err} > ${tol}`);
-  return err;
 }
 
 /** Throws with `what` unless `cond` holds; prints the check otherwise. */

@@ -44,7 +44,7 @@ def cell_label(nb_path, index, cell):
     first = src[0] if src else "<empty>"
     if len(first) > 70:
         first = first[:67] + "..."
-    return f"{os.path.relpath(nb_path, REPO)}: cell {index} (code cell starting `{first}`)"
+    return f"{os.path.relpath(nb_path, REPO)}: cell {index} (0-based, Markdown cells counted; code starting `{first}`)"
 
 
 def bad_outputs(cell):
