@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { chromiumAvailable, chromiumPath, figureHtml, FigureRenderer, FigureSpec, renderStatic, writeFigure } from "../src/figures/render";
-import { axisTitle, caption, colorFor, OKABE_ITO, paperLayout } from "../src/figures/style";
+import { axisTitle, caption, colorFor, OKABE_ITO, paperLayout, wrapText } from "../src/figures/style";
 import { MlaArgumentError } from "../src/errors";
 
 const spec: FigureSpec = {
@@ -44,6 +44,15 @@ describe("figures/style", () => {
     assert.strictEqual(colorFor(0), OKABE_ITO.blue);
     assert.ok(Object.values(OKABE_ITO).includes(colorFor(13) as never));
     assert.throws(() => colorFor(-1), MlaArgumentError);
+  });
+  it("wraps long captions under the plot and makes room for them", () => {
+    assert.deepStrictEqual(wrapText("aa bb cc dd", 5), ["aa bb", "cc dd"]);
+    assert.deepStrictEqual(wrapText("averyveryverylongword x", 5), ["averyveryverylongword", "x"]);
+    const long = "Measured on NVIDIA H100 80GB HBM3 (132 SMs, driver 550.54.15, CUDA 12.4), 2026-11-21; run 2026-11-21-nvidia-h100, commit 0123456. Ceilings: measured copy 3000 GB/s.";
+    const l = paperLayout({ x: { quantity: "a", unit: "s" }, y: { quantity: "b", unit: "s" }, caption: long }) as { annotations: { text: string }[]; margin: { b: number } };
+    const lines = l.annotations[0].text.split("<br>");
+    assert.ok(lines.length >= 2 && lines.every((x) => x.length <= 70));
+    assert.strictEqual(l.margin.b, 50 + 12 * lines.length);
   });
   it("captions state the GPU and the date", () => {
     const c = caption({ gpuName: "NVIDIA H100 80GB HBM3", date: "2026-11-21T10:00:00Z", smCount: 132, gitCommit: "abcdef0123" });

@@ -293,7 +293,7 @@ export async function renderStatic(spec: FigureSpec, formats: StaticFormat[], op
 
 export interface WriteFigureOptions extends StaticOptions {
   title?: string;
-  /** which static formats to write; default all three */
+  /** which static formats to write; default all three; [] for the HTML page only */
   formats?: StaticFormat[];
   /** reuse a browser across calls; without it one is started for this figure */
   renderer?: FigureRenderer;
@@ -306,7 +306,8 @@ export async function writeFigure(spec: FigureSpec, dir: string, name: string, o
   if (typeof name !== "string" || !/^[A-Za-z0-9._-]+$/.test(name)) throw new MlaArgumentError("writeFigure", "name", "a file stem of [A-Za-z0-9._-]", name);
   if (typeof opts !== "object" || opts === null) throw new MlaArgumentError("writeFigure", "opts", "an object", opts);
   if (opts.renderer !== undefined && !(opts.renderer instanceof FigureRenderer)) throw new MlaArgumentError("writeFigure", "opts.renderer", "a FigureRenderer", opts.renderer);
-  const formats = checkFormats("writeFigure", opts.formats ?? [...FORMATS]);
+  // An empty list means "interactive page only" (no browser needed).
+  const formats = Array.isArray(opts.formats) && opts.formats.length === 0 ? [] : checkFormats("writeFigure", opts.formats ?? [...FORMATS]);
   const sizes: StaticOptions = { width: opts.width, height: opts.height, scale: opts.scale };
   checkStaticOptions("writeFigure", sizes);
   fs.mkdirSync(dir, { recursive: true });
@@ -314,6 +315,7 @@ export async function writeFigure(spec: FigureSpec, dir: string, name: string, o
   const htmlPath = path.join(dir, `${name}.html`);
   writeAtomic(htmlPath, figureHtml(spec, { title: opts.title ?? name }));
   written.push(htmlPath);
+  if (formats.length === 0) return written;
   const renderer = opts.renderer ?? new FigureRenderer();
   try {
     const out = await renderer.render(spec, formats, sizes);

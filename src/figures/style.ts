@@ -122,6 +122,8 @@ export interface PaperLayoutOptions {
   /** footnote line under the plot (GPU, date); see caption() */
   caption?: string;
   showLegend?: boolean;
+  /** wrap the caption at this many characters; default from the width (the caption starts at the plot's left edge, so pass less for wide tick labels) */
+  captionChars?: number;
   width?: number;
   height?: number;
 }
@@ -141,21 +143,43 @@ export function paperLayout(o: PaperLayoutOptions): Record<string, unknown> {
     font: { family: FONT_FAMILY, size: FONT_SIZE, color: "#000" },
     paper_bgcolor: "#fff",
     plot_bgcolor: "#fff",
-    margin: { l: 56, r: 10, t: o.title ? 34 : 10, b: o.caption ? 64 : 46 },
+    margin: { l: 56, r: 10, t: o.title ? 34 : 10, b: 46 },
     xaxis: axisLayout("paperLayout", "o.x", o.x),
     yaxis: axisLayout("paperLayout", "o.y", o.y),
     showlegend: o.showLegend ?? true,
-    legend: { font: { size: TICK_FONT_SIZE }, bgcolor: "rgba(255,255,255,0.85)", bordercolor: "#999", borderwidth: 0.5, x: 0.01, y: 0.99, xanchor: "left", yanchor: "top" },
+    // Above the plot, never over data: the data of a new run can land anywhere. Plotly grows the top margin to fit.
+    legend: { font: { size: TICK_FONT_SIZE }, orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom", tracegroupgap: 0 },
     hovermode: "closest",
     colorway: [...PALETTE],
   };
   if (o.title) layout.title = { text: o.title, font: { size: FONT_SIZE + 1 }, x: 0.5, xanchor: "center" };
   if (o.caption) {
+    // Plotly does not wrap annotation text; ~5.4 px per 9 px glyph, measured on DejaVu Sans.
+    const lines = wrapText(o.caption, o.captionChars ?? Math.max(30, Math.floor((width - 70) / 5.4)));
+    (layout.margin as { b: number }).b = 50 + 12 * lines.length;
     layout.annotations = [
-      { text: o.caption, xref: "paper", yref: "paper", x: 0, y: 0, yshift: -52, xanchor: "left", yanchor: "top", showarrow: false, font: { size: 9, color: "#444" }, align: "left" },
+      { text: lines.join("<br>"), xref: "paper", yref: "paper", x: 0, y: 0, yshift: -44, xanchor: "left", yanchor: "top", showarrow: false, font: { size: 9, color: "#444" }, align: "left" },
     ];
   }
   return layout;
+}
+
+/** Greedy word wrap into lines of at most maxChars (a longer single word gets its own line). */
+export function wrapText(text: string, maxChars: number): string[] {
+  if (typeof text !== "string") throw new MlaArgumentError("wrapText", "text", "a string", text);
+  if (typeof maxChars !== "number" || !Number.isInteger(maxChars) || maxChars < 1) throw new MlaArgumentError("wrapText", "maxChars", "an integer >= 1", maxChars);
+  const lines: string[] = [];
+  let cur = "";
+  for (const w of text.split(/\s+/).filter(Boolean)) {
+    if (cur === "") cur = w;
+    else if (cur.length + 1 + w.length <= maxChars) cur += ` ${w}`;
+    else {
+      lines.push(cur);
+      cur = w;
+    }
+  }
+  if (cur !== "") lines.push(cur);
+  return lines;
 }
 
 /** What a caption needs from a run's provenance sidecar (see src/sweep/provenance.ts). */

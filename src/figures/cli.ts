@@ -1,0 +1,145 @@
+/**
+ * node dist/src/figures/cli.js [--data data/runs/<run>] [--out figures/] [--runs-root data/runs]
+ *                              [--formats svg,png,pdf] [--html-only]
+ *
+ * Draws every paper figure from one run folder: the one given, else the one
+ * named in data/runs/RECORDED, else the newest. Writes <name>.html (offline,
+ * interactive) and <name>.svg/.png/.pdf, plus figures.json (what was drawn
+ * from which files, what was skipped and why) and index.html.
+ * Exit status: 0 ok, 2 no data, 1 anything else (for example no Chromium).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { MlaArgumentError } from "../errors";
+import { loadRun, recordedRun } from "../sweep/aggregate";
+import { parseArgs } from "../sweep/cli";
+import { projectRoot } from "../sweep/provenance";
+import { allFigures, FigureResult, isSkipped } from "./paper";
+import { chromiumAvailable, chromiumPath, FigureRenderer, StaticFormat, writeFigure } from "./render";
+
+export interface FigureManifest {
+  schema: "mla-figures/1";
+  run: string;
+  runId: string;
+  generatedAt: string;
+  figures: ({ name: string; title: string; caption: string; files: string[]; source: string } | { name: string; title: string; skipped: string })[];
+}
+
+export interface DrawOptions {
+  dataDir: string;
+  outDir: string;
+  formats?: StaticFormat[];
+  htmlOnly?: boolean;
+  /** progress lines; default stderr */
+  log?: (line: string) => void;
+}
+
+/** Draws all figures of one run folder; returns the manifest it also writes to outDir/figures.json. */
+export async function drawFigures(o: DrawOptions): Promise<FigureManifest> {
+  const fn = "drawFigures";
+  if (typeof o !== "object" || o === null) throw new MlaArgumentError(fn, "o", "an object", o);
+  if (typeof o.dataDir !== "string" || o.dataDir === "") throw new MlaArgumentError(fn, "o.dataDir", "a run folder", o.dataDir);
+  if (typeof o.outDir !== "string" || o.outDir === "") throw new MlaArgumentError(fn, "o.outDir", "an output folder", o.outDir);
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const run = loadRun(o.dataDir);
+  if (run.trials.length === 0) throw new MlaArgumentError(fn, "o.dataDir", "a run folder with at least one result row", o.dataDir);
+  const figs: FigureResult[] = allFigures(run);
+  fs.mkdirSync(o.outDir, { recursive: true });
+  const renderer = o.htmlOnly ? undefined : new FigureRenderer();
+  const manifest: FigureManifest = { schema: "mla-figures/1", run: o.dataDir, runId: run.runId, generatedAt: new Date().toISOString(), figures: [] };
+  try {
+    for (const f of figs) {
+      if (isSkipped(f)) {
+        log(`skipped ${f.name}: ${f.skipped}`);
+        manifest.figures.push({ name: f.name, title: f.title, skipped: f.skipped });
+        continue;
+      }
+      const layout = f.spec.layout as { width?: number; height?: number };
+      const files = await writeFigure(f.spec, o.outDir, f.name, {
+        title: f.title,
+        renderer,
+        formats: o.htmlOnly ? [] : o.formats,
+        width: layout.width,
+        height: layout.height,
+      }).catch((e) => {
+        throw new Error(`figure ${f.name}: ${(e as Error).message}`);
+      });
+      log(`wrote ${files.map((p) => path.basename(p)).join(", ")}`);
+      manifest.figures.push({ name: f.name, title: f.title, caption: f.caption, files: files.map((p) => path.basename(p)), source: f.source });
+    }
+  } finally {
+    if (renderer) await renderer.close();
+  }
+  fs.writeFileSync(path.join(o.outDir, "figures.json"), JSON.stringify(manifest, null, 2) + "\n");
+  fs.writeFileSync(path.join(o.outDir, "index.html"), indexHtml(manifest));
+  return manifest;
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+function indexHtml(m: FigureManifest): string {
+  const items = m.figures
+    .map((f) =>
+      "skipped" in f
+        ? `<li><b>${esc(f.title)}</b>: not drawn (${esc(f.skipped)})</li>`
+        : `<li><a href="${esc(f.name)}.html"><b>${esc(f.title)}</b></a> [${f.files.filter((x) => !x.endsWith(".html")).map((x) => `<a href="${esc(x)}">${esc(x.split(".").pop()!)}</a>`).join(" ")}]<br><small>${esc(f.caption)}</small></li>`,
+    )
+    .join("\n");
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Figures: ${esc(m.runId)}</title>
+<style>body{font-family:sans-serif;max-width:50em;margin:2em auto;line-height:1.4}li{margin-bottom:1em}</style></head><body>
+<h1>Figures from run ${esc(m.runId)}</h1><p>Data: <code>${esc(m.run)}</code>, drawn ${esc(m.generatedAt)}.</p><ul>
+${items}
+</ul></body></html>
+`;
+}
+
+/** The run folder to draw: --data, else RECORDED, else the newest under the runs root. */
+export function resolveDataDir(data: string | undefined, runsRoot: string): { dir?: string; why: string } {
+  if (data !== undefined && (typeof data !== "string" || data === "")) throw new MlaArgumentError("resolveDataDir", "data", "a run folder path or undefined", data);
+  if (typeof runsRoot !== "string" || runsRoot === "") throw new MlaArgumentError("resolveDataDir", "runsRoot", "a folder path", runsRoot);
+  if (data) return fs.existsSync(data) ? { dir: data, why: "given with --data" } : { why: `--data ${data} does not exist` };
+  return recordedRun(runsRoot);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { command, flags } = parseArgs(argv, ["html-only", "help"]);
+  if (command !== "" || flags.help) {
+    process.stdout.write("usage: node dist/src/figures/cli.js [--data data/runs/<run>] [--out figures/] [--formats svg,png,pdf] [--html-only]\n");
+    return flags.help ? 0 : 2;
+  }
+  const root = projectRoot();
+  const runsRoot = typeof flags["runs-root"] === "string" ? (flags["runs-root"] as string) : path.join(root, "data", "runs");
+  const outDir = typeof flags.out === "string" ? (flags.out as string) : path.join(root, "figures");
+  const sel = resolveDataDir(typeof flags.data === "string" ? (flags.data as string) : undefined, runsRoot);
+  if (!sel.dir) {
+    process.stderr.write(
+      `no data to draw figures from: ${sel.why}.\n` +
+        "Measure on a machine with an NVIDIA Hopper GPU with `make reproduce` (it writes data/runs/<date>-<gpu>/), " +
+        "or pass --data <run folder>.\n",
+    );
+    return 2;
+  }
+  const formats = typeof flags.formats === "string" ? ((flags.formats as string).split(",") as StaticFormat[]) : undefined;
+  const htmlOnly = flags["html-only"] === true;
+  if (!htmlOnly && !chromiumAvailable()) {
+    process.stderr.write(`static figures need Chromium: ${chromiumPath()} not found (apt-get install chromium, or set $CHROMIUM; --html-only draws only the interactive pages)\n`);
+    return 1;
+  }
+  process.stderr.write(`drawing figures from ${sel.dir} (${sel.why}) into ${outDir}\n`);
+  const m = await drawFigures({ dataDir: sel.dir, outDir, formats, htmlOnly });
+  const drawn = m.figures.filter((f) => !("skipped" in f)).length;
+  process.stderr.write(`${drawn} figures drawn, ${m.figures.length - drawn} skipped; see ${path.join(outDir, "index.html")}\n`);
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

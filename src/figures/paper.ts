@@ -1,0 +1,528 @@
+/**
+ * The paper's figures, built from one run folder (see src/sweep/aggregate.ts
+ * loadRun). Each builder returns a Plotly spec, or a reason why the run has
+ * no data for it (a sweep not run, a baseline missing): a partial run still
+ * yields every figure it can.
+ *
+ * Conventions: medians with min-max error bars; "ours" means the newest
+ * kernel version measured on a configuration, except in the ladder, which
+ * shows them all; every rate is computed with the FLOP/byte counts of
+ * src/roofline/accounting.ts on the actual mean cache length.
+ */
+import { MlaArgumentError } from "../errors";
+import { Ceilings, datasheetFor, Datasheet, ridgePoint, rooflineTimeSeconds } from "../roofline/accounting";
+import type { AggRow, LoadedRun } from "../sweep/aggregate";
+import type { FigureSpec } from "./render";
+import { caption, CaptionProvenance, colorFor, dashFor, formatTick, markerFor, OKABE_ITO, paperLayout } from "./style";
+
+export interface PaperFigure {
+  name: string;
+  title: string;
+  /** the caption drawn under the static figure and repeated in the report */
+  caption: string;
+  spec: FigureSpec;
+  /** which rows of which files the figure plots (for the report's provenance) */
+  source: string;
+}
+
+export interface SkippedFigure {
+  name: string;
+  title: string;
+  skipped: string;
+}
+
+export type FigureResult = PaperFigure | SkippedFigure;
+
+export function isSkipped(f: FigureResult): f is SkippedFigure {
+  return (f as SkippedFigure).skipped !== undefined;
+}
+
+/** Sweep names as in data/sweeps/*.json. */
+export const SWEEPS = {
+  grid: "flashmla-grid",
+  heads: "heads",
+  seqlen: "seqlen",
+  batch: "batch",
+  speculative: "speculative",
+  ladder: "ladder",
+} as const;
+
+export interface RunContext {
+  provenance: CaptionProvenance;
+  datasheet?: Datasheet;
+  /** FLOP/s and bytes/s as measured by the probes in this run, when present */
+  measured?: Ceilings;
+  /** datasheet ceilings for the run's GPU, when known */
+  sheet?: Ceilings;
+  /** measured if present, else datasheet: the one used for "% of roofline" */
+  best?: Ceilings;
+  bestIsMeasured: boolean;
+}
+
+function checkRun(fn: string, run: unknown): LoadedRun {
+  if (typeof run !== "object" || run === null || !Array.isArray((run as LoadedRun).agg)) throw new MlaArgumentError(fn, "run", "a LoadedRun (src/sweep/aggregate.ts loadRun)", run);
+  return run as LoadedRun;
+}
+
+export function runContext(run: LoadedRun): RunContext {
+  checkRun("runContext", run);
+  const p = run.provenance;
+  const firstDate = run.trials.map((t) => t.started_at).filter((d) => d && !Number.isNaN(Date.parse(d))).sort()[0];
+  const provenance: CaptionProvenance = {
+    gpuName: p?.device?.name ?? "unknown GPU (run.json missing)",
+    date: p?.date ?? firstDate ?? new Date(0).toISOString(),
+    smCount: p?.device?.smCount,
+    runId: run.runId,
+    gitCommit: p?.gitCommit && p.gitCommit !== "unknown" ? p.gitCommit : undefined,
+    driver: p?.nvidiaSmi?.driver_version,
+    cudaRuntime: p?.device?.cudaRuntime,
+  };
+  const ds = datasheetFor(provenance.gpuName);
+  const measured = run.measured.copyGBps && run.measured.gemmTflops ? { bandwidth: run.measured.copyGBps * 1e9, flops: run.measured.gemmTflops * 1e12 } : undefined;
+  const sheet = ds ? { bandwidth: ds.bandwidth, flops: ds.bf16Flops } : undefined;
+  return { provenance, datasheet: ds, measured, sheet, best: measured ?? sheet, bestIsMeasured: measured !== undefined };
+}
+
+const ok = (r: AggRow): boolean => r.n > 0 && Number.isFinite(r.us_median);
+
+/** Newest kernel version of "ours" per configuration, plus every other implementation. */
+export function newestOurs(rows: AggRow[]): AggRow[] {
+  if (!Array.isArray(rows)) throw new MlaArgumentError("newestOurs", "rows", "an array of AggRow", rows);
+  const best = new Map<string, AggRow>();
+  const others: AggRow[] = [];
+  for (const r of rows) {
+    if (r.impl !== "ours") {
+      others.push(r);
+      continue;
+    }
+    const k = `${r.sweep}|${r.config_id}`;
+    const prev = best.get(k);
+    if (!prev || Number(r.kernel_version) > Number(prev.kernel_version)) best.set(k, r);
+  }
+  return [...best.values(), ...others];
+}
+
+function byLabel(rows: AggRow[]): Map<string, AggRow[]> {
+  const m = new Map<string, AggRow[]>();
+  // "ours" first so it keeps colour 0 in every figure.
+  const sorted = [...rows].sort((a, b) => (a.impl === "ours" ? 0 : 1) - (b.impl === "ours" ? 0 : 1) || a.label.localeCompare(b.label));
+  for (const r of sorted) {
+    const list = m.get(r.label) ?? [];
+    list.push(r);
+    m.set(r.label, list);
+  }
+  return m;
+}
+
+function errorBars(ys: number[], lo: number[], hi: number[]): object {
+  return { type: "data", symmetric: false, array: hi.map((h, i) => h - ys[i]), arrayminus: lo.map((l, i) => ys[i] - l), thickness: 1, width: 3 };
+}
+
+function hover(r: AggRow): string {
+  return [
+    `${r.label}`,
+    `${r.sweep}/${r.config_id}`,
+    `median ${r.us_median.toFixed(1)} µs (min ${r.us_min.toFixed(1)}, max ${r.us_max.toFixed(1)}, n=${r.n}${r.n_error ? `, ${r.n_error} errors` : ""})`,
+    `${r.gbps_median.toFixed(0)} GB/s, ${r.tflops_median.toFixed(1)} TFLOP/s, ${r.intensity.toFixed(0)} FLOP/B`,
+  ].join("<br>");
+}
+
+function pow2Ticks(values: number[]): number[] {
+  const lo = Math.floor(Math.log2(Math.min(...values)));
+  const hi = Math.ceil(Math.log2(Math.max(...values)));
+  const out: number[] = [];
+  for (let e = lo; e <= hi; e++) out.push(2 ** e);
+  return out;
+}
+
+function ceilingNote(ctx: RunContext): string {
+  if (ctx.measured) return `Ceilings: measured copy ${(ctx.measured.bandwidth / 1e9).toFixed(0)} GB/s and bf16 GEMM ${(ctx.measured.flops / 1e12).toFixed(0)} TFLOP/s on this GPU${ctx.datasheet ? `; datasheet ${ctx.datasheet.name}` : ""}.`;
+  if (ctx.datasheet) return `Ceilings: datasheet ${ctx.datasheet.name} only (no probe results in this run).`;
+  return "No ceilings known for this GPU.";
+}
+
+function rowsOf(run: LoadedRun, sweep: string): AggRow[] {
+  return run.agg.filter((r) => r.sweep === sweep && ok(r));
+}
+
+function sourceOf(run: LoadedRun, rows: AggRow[]): string {
+  const files = [...new Set(rows.map((r) => r.source))].sort();
+  const sweeps = [...new Set(rows.map((r) => r.sweep))].sort();
+  return `${run.dir}: ${files.join(", ")} (sweeps ${sweeps.join(", ")}; ${rows.length} configuration x implementation medians)`;
+}
+
+// ---------------------------------------------------------------- roofline
+export function rooflineFigure(run: LoadedRun): FigureResult {
+  checkRun("rooflineFigure", run);
+  const title = "Roofline: MLA decode on this GPU";
+  const name = "roofline";
+  const ctx = runContext(run);
+  const rows = newestOurs(run.agg.filter(ok).filter((r) => r.sweep !== SWEEPS.ladder || r.impl !== "ours"));
+  if (rows.length === 0) return { name, title, skipped: "no successful measurements in the run" };
+  if (!ctx.best) return { name, title, skipped: `no ceilings: no probe results and no datasheet entry for "${ctx.provenance.gpuName}"` };
+  const xs = rows.map((r) => r.intensity);
+  const xMin = Math.min(16, ...xs) / 1.5;
+  const xMax = Math.max(2048, ...xs) * 1.5;
+  const data: object[] = [];
+  const roof = (c: Ceilings, label: string, dash: string, color: string): void => {
+    const ridge = ridgePoint(c);
+    data.push({
+      type: "scatter",
+      mode: "lines",
+      name: label,
+      x: [xMin, ridge, xMax],
+      y: [(xMin * c.bandwidth) / 1e12, c.flops / 1e12, c.flops / 1e12],
+      line: { color, dash, width: 1.5 },
+      hoverinfo: "name",
+    });
+    data.push({
+      type: "scatter",
+      mode: "markers",
+      name: `${label}: ridge ${ridge.toFixed(0)} FLOP/B`,
+      x: [ridge],
+      y: [c.flops / 1e12],
+      marker: { symbol: "diamond-open", size: 9, color, line: { width: 1.5 } },
+      showlegend: false,
+      hovertemplate: `ridge point %{x:.0f} FLOP/B<extra>${label}</extra>`,
+    });
+  };
+  if (ctx.measured) roof(ctx.measured, "measured ceilings", "solid", OKABE_ITO.black);
+  if (ctx.sheet) roof(ctx.sheet, "datasheet ceilings", "dash", "#777777");
+  let i = 0;
+  for (const [label, rs] of byLabel(rows)) {
+    data.push({
+      type: "scatter",
+      mode: "markers",
+      name: label,
+      x: rs.map((r) => r.intensity),
+      y: rs.map((r) => r.tflops_median),
+      error_y: errorBars(rs.map((r) => r.tflops_median), rs.map((r) => r.tflops_min), rs.map((r) => r.tflops_max)),
+      marker: { color: colorFor(i), symbol: markerFor(i), size: 6, opacity: 0.85 },
+      text: rs.map(hover),
+      hovertemplate: "%{text}<extra></extra>",
+    });
+    i++;
+  }
+  const ridges = [ctx.measured, ctx.sheet].filter((c): c is Ceilings => c !== undefined).map((c) => ridgePoint(c));
+  const cap = caption(ctx.provenance, ceilingNote(ctx));
+  const layout = paperLayout({
+    x: { quantity: "arithmetic intensity", unit: "FLOP/byte", log: true },
+    y: { quantity: "attained rate", unit: "TFLOP/s", log: true },
+    caption: cap,
+    height: 340,
+  });
+  layout.shapes = ridges.map((r) => ({ type: "line", xref: "x", yref: "paper", x0: r, x1: r, y0: 0, y1: 1, line: { color: "#bbb", width: 1, dash: "dot" } }));
+  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
+}
+
+// ---------------------------------------------------------------- bandwidth vs s_k
+export function bandwidthVsSkFigure(run: LoadedRun): FigureResult {
+  checkRun("bandwidthVsSkFigure", run);
+  const name = "bandwidth-vs-sk";
+  const title = "Memory bandwidth vs cache length";
+  const rows = newestOurs(rowsOf(run, SWEEPS.seqlen));
+  if (rows.length === 0) return { name, title, skipped: `no successful rows of sweep "${SWEEPS.seqlen}"` };
+  const ctx = runContext(run);
+  const data: object[] = [];
+  const xs = rows.map((r) => r.mean_sk);
+  const ticks = pow2Ticks(xs);
+  const xr: [number, number] = [Math.min(...xs) / 1.3, Math.max(...xs) * 1.3];
+  const hline = (y: number, label: string, dash: string, color: string): void => {
+    data.push({ type: "scatter", mode: "lines", name: label, x: xr, y: [y, y], line: { color, dash, width: 1.5 }, hoverinfo: "name" });
+  };
+  if (ctx.measured) hline(ctx.measured.bandwidth / 1e9, "measured copy bandwidth", "solid", OKABE_ITO.black);
+  if (ctx.sheet) hline(ctx.sheet.bandwidth / 1e9, "datasheet bandwidth", "dash", "#777777");
+  let i = 0;
+  for (const [label, rs0] of byLabel(rows)) {
+    const rs = [...rs0].sort((a, b) => a.mean_sk - b.mean_sk);
+    data.push({
+      type: "scatter",
+      mode: "lines+markers",
+      name: label,
+      x: rs.map((r) => r.mean_sk),
+      y: rs.map((r) => r.gbps_median),
+      error_y: errorBars(rs.map((r) => r.gbps_median), rs.map((r) => r.gbps_min), rs.map((r) => r.gbps_max)),
+      line: { color: colorFor(i), dash: dashFor(i), width: 2 },
+      marker: { color: colorFor(i), symbol: markerFor(i), size: 6 },
+      text: rs.map(hover),
+      hovertemplate: "%{text}<extra></extra>",
+    });
+    i++;
+  }
+  const bs = [...new Set(rows.map((r) => r.b))].sort((a, b) => b - a);
+  const cap = caption(ctx.provenance, `h_q=128, s_q=1, fixed lengths, b=${bs.join("/")} (smaller b at 32k/64k keeps the cache at 2.4 GB).`);
+  const layout = paperLayout({
+    x: { quantity: "cache length s_k", unit: "tokens", log: true, tickvals: ticks, ticktext: ticks.map(formatTick), range: [Math.log10(xr[0]), Math.log10(xr[1])] },
+    y: { quantity: "achieved bandwidth", unit: "GB/s", range: [0, Math.max(...rows.map((r) => r.gbps_max), ctx.sheet ? ctx.sheet.bandwidth / 1e9 : 0, ctx.measured ? ctx.measured.bandwidth / 1e9 : 0) * 1.1] },
+    caption: cap,
+  });
+  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
+}
+
+// ---------------------------------------------------------------- TFLOPS vs h_q * s_q
+export function tflopsVsRowsFigure(run: LoadedRun): FigureResult {
+  checkRun("tflopsVsRowsFigure", run);
+  const name = "tflops-vs-hq-sq";
+  const title = "Compute rate vs query rows per KV head (h_q x s_q)";
+  const rows = newestOurs([...rowsOf(run, SWEEPS.heads), ...rowsOf(run, SWEEPS.speculative)]);
+  if (rows.length === 0) return { name, title, skipped: `no successful rows of sweeps "${SWEEPS.heads}" or "${SWEEPS.speculative}"` };
+  const ctx = runContext(run);
+  const rowsPerHead = (r: AggRow): number => (r.h_q * r.s_q) / r.h_kv;
+  const xs = rows.map(rowsPerHead);
+  const ticks = pow2Ticks(xs);
+  const data: object[] = [];
+  // The attainable curve at a representative cache length: intensity barely depends on s_k once s_k >> h_q*s_q.
+  const sk = 8192;
+  const curve = (c: Ceilings, label: string, dash: string, color: string): void => {
+    const hs: number[] = [];
+    for (let h = ticks[0] / 1.2; h <= ticks[ticks.length - 1] * 1.2; h *= 1.05) hs.push(h);
+    const ys = hs.map((h) => Math.min(c.flops, intensityForRows(h, sk) * c.bandwidth) / 1e12);
+    data.push({ type: "scatter", mode: "lines", name: label, x: hs, y: ys, line: { color, dash, width: 1.5 }, hoverinfo: "name" });
+    const cross = crossoverRows(c, sk);
+    data.push({
+      type: "scatter",
+      mode: "markers",
+      x: [cross],
+      y: [c.flops / 1e12],
+      marker: { symbol: "diamond-open", size: 9, color, line: { width: 1.5 } },
+      showlegend: false,
+      hovertemplate: `memory→compute crossover at h_q·s_q ≈ %{x:.0f}<extra>${label}</extra>`,
+    });
+  };
+  if (ctx.measured) curve(ctx.measured, "roofline, measured ceilings", "solid", OKABE_ITO.black);
+  if (ctx.sheet) curve(ctx.sheet, "roofline, datasheet", "dash", "#777777");
+  let i = 0;
+  for (const [label, rs0] of byLabel(rows)) {
+    for (const sweep of [SWEEPS.heads, SWEEPS.speculative]) {
+      const rs = rs0.filter((r) => r.sweep === sweep).sort((a, b) => rowsPerHead(a) - rowsPerHead(b) || a.mean_sk - b.mean_sk);
+      if (rs.length === 0) continue;
+      data.push({
+        type: "scatter",
+        mode: "markers",
+        name: `${label}, ${sweep === SWEEPS.heads ? "h_q sweep (s_q=1)" : "s_q sweep (h_q=128)"}`,
+        x: rs.map(rowsPerHead),
+        y: rs.map((r) => r.tflops_median),
+        error_y: errorBars(rs.map((r) => r.tflops_median), rs.map((r) => r.tflops_min), rs.map((r) => r.tflops_max)),
+        marker: { color: colorFor(i), symbol: sweep === SWEEPS.heads ? "circle" : "square", size: 7 },
+        text: rs.map(hover),
+        hovertemplate: "%{text}<extra></extra>",
+      });
+    }
+    i++;
+  }
+  const cross = ctx.best ? crossoverRows(ctx.best, sk) : undefined;
+  const cap = caption(
+    ctx.provenance,
+    `b=128, h_kv=1; roofline drawn for s_k=${sk}.${cross ? ` Crossover (${ctx.bestIsMeasured ? "measured" : "datasheet"} ceilings) at h_q·s_q ≈ ${cross.toFixed(0)}.` : ""}`,
+  );
+  const layout = paperLayout({
+    x: { quantity: "query rows per KV head h_q·s_q", unit: "rows", log: true, tickvals: ticks },
+    y: { quantity: "attained rate", unit: "TFLOP/s", log: true },
+    caption: cap,
+    height: 340,
+  });
+  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
+}
+
+/** Intensity of a step with `rows` = h_q*s_q query rows on one KV head, cache length sk (b cancels). */
+export function intensityForRows(rows: number, sk: number): number {
+  if (!(rows > 0)) throw new MlaArgumentError("intensityForRows", "rows", "a number > 0", rows);
+  if (!(sk > 0)) throw new MlaArgumentError("intensityForRows", "sk", "a number > 0", sk);
+  const flops = 2 * rows * sk * (576 + 512);
+  const bytes = 2 * (rows * 576 + sk * 576 + rows * 512);
+  return flops / bytes;
+}
+
+/** h_q*s_q at which the step turns compute-bound under the given ceilings (bisection on a monotone function). */
+export function crossoverRows(c: Ceilings, sk: number): number {
+  const target = ridgePoint(c);
+  let lo = 1e-3;
+  let hi = 1e6;
+  if (intensityForRows(hi, sk) < target) return Infinity;
+  for (let k = 0; k < 200; k++) {
+    const mid = Math.sqrt(lo * hi);
+    if (intensityForRows(mid, sk) < target) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+// ---------------------------------------------------------------- kernel ladder
+export function ladderFigure(run: LoadedRun): FigureResult {
+  checkRun("ladderFigure", run);
+  const name = "kernel-ladder";
+  const title = "Kernel ladder: fraction of the roofline per version";
+  const rows = rowsOf(run, SWEEPS.ladder);
+  if (rows.length === 0) return { name, title, skipped: `no successful rows of sweep "${SWEEPS.ladder}"` };
+  const ctx = runContext(run);
+  if (!ctx.best) return { name, title, skipped: "no ceilings (neither probes nor a datasheet entry) to express the fraction of the roofline" };
+  const ceil = ctx.best;
+  const configs = [...new Set(rows.map((r) => r.config_id))].sort((a, b) => {
+    const ia = rows.find((r) => r.config_id === a)!.intensity;
+    const ib = rows.find((r) => r.config_id === b)!.intensity;
+    return ia - ib;
+  });
+  const order = (r: AggRow): number => (r.impl === "ours" ? Number(r.kernel_version) : r.impl === "flashmla" ? 1e6 : -1);
+  const labels = [...new Map([...rows].sort((a, b) => order(a) - order(b)).map((r) => [r.label, r])).keys()];
+  const data = configs.map((cid, i) => {
+    const rs = labels.map((l) => rows.find((r) => r.config_id === cid && r.label === l));
+    const frac = rs.map((r) => (r ? (100 * rooflineTimeSeconds({ b: r.b, sQ: r.s_q, hQ: r.h_q, hKv: r.h_kv, meanSk: r.actual_mean_sk }, ceil)) / (r.us_median * 1e-6) : NaN));
+    const first = rows.find((r) => r.config_id === cid)!;
+    const bound = first.intensity < ridgePoint(ceil) ? "memory-bound" : "compute-bound";
+    return {
+      type: "bar",
+      name: `${bound}: h_q=${first.h_q}, s_q=${first.s_q}, s_k=${first.mean_sk} (${first.intensity.toFixed(0)} FLOP/B)`,
+      x: labels,
+      y: frac,
+      marker: { color: colorFor(i), line: { color: "#000", width: 0.5 } },
+      text: rs.map((r) => (r ? (bound === "memory-bound" ? `${r.gbps_median.toFixed(0)} GB/s` : `${r.tflops_median.toFixed(0)} TF/s`) : "")),
+      textposition: "outside",
+      textfont: { size: 9 },
+      customdata: rs.map((r) => (r ? hover(r) : "not measured")),
+      hovertemplate: "%{customdata}<br>%{y:.1f}% of roofline<extra></extra>",
+    };
+  });
+  const cap = caption(ctx.provenance, `Roofline time from ${ctx.bestIsMeasured ? "measured" : "datasheet"} ceilings; labels: median GB/s (memory-bound) or TFLOP/s (compute-bound).`);
+  const layout = paperLayout({
+    x: { quantity: "implementation", unit: "kernel version", category: true },
+    y: { quantity: "roofline time / measured time", unit: "%", range: [0, 115] },
+    caption: cap,
+    height: 340,
+  });
+  layout.barmode = "group";
+  layout.legend = { ...(layout.legend as object), font: { size: 9 } };
+  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
+}
+
+// ---------------------------------------------------------------- speed-up over baselines
+export function speedupFigure(run: LoadedRun): FigureResult {
+  checkRun("speedupFigure", run);
+  const name = "speedup-over-baselines";
+  const title = "Speed-up of our newest kernel over the baselines";
+  const all = newestOurs(run.agg.filter(ok).filter((r) => r.sweep !== SWEEPS.ladder));
+  const ours = all.filter((r) => r.impl === "ours");
+  const baselines = [...new Set(all.filter((r) => r.impl !== "ours").map((r) => r.impl))].sort();
+  if (ours.length === 0) return { name, title, skipped: "no successful measurements of our kernels" };
+  if (baselines.length === 0) {
+    const notes = run.baselineNotes as Record<string, { reason?: string }>;
+    const why = [notes.torch?.reason, notes.flashmla?.reason].filter(Boolean).join("; ");
+    return { name, title, skipped: `no baseline rows in the run${why ? ` (${why})` : " (run baselines/torch_mla_decode.py)"}` };
+  }
+  const ctx = runContext(run);
+  const preferred = [SWEEPS.grid, SWEEPS.seqlen, SWEEPS.batch, SWEEPS.heads, SWEEPS.speculative];
+  const data: object[] = [];
+  const pairs: { x: string; sweep: string; speed: number; base: AggRow; o: AggRow }[][] = [];
+  baselines.forEach((bl) => {
+    const list: { x: string; sweep: string; speed: number; base: AggRow; o: AggRow }[] = [];
+    for (const sweep of preferred) {
+      for (const o of ours.filter((r) => r.sweep === sweep)) {
+        const base = all.find((r) => r.impl === bl && r.sweep === sweep && r.config_id === o.config_id);
+        if (!base) continue;
+        list.push({ x: `${sweep}: ${shortConfig(o)}`, sweep, speed: base.us_median / o.us_median, base, o });
+      }
+    }
+    pairs.push(list);
+  });
+  pairs.forEach((list, i) => {
+    if (list.length === 0) return;
+    const bl = list[0].base.label;
+    data.push({
+      type: "bar",
+      orientation: "h",
+      name: `vs ${bl}`,
+      y: list.map((p) => p.x),
+      x: list.map((p) => p.speed),
+      marker: { color: colorFor(i + 1), line: { color: "#000", width: 0.5 } },
+      customdata: list.map((p) => `${p.o.label}: ${p.o.us_median.toFixed(1)} µs<br>${bl}: ${p.base.us_median.toFixed(1)} µs`),
+      hovertemplate: "%{y}<br>%{customdata}<br>speed-up %{x:.2f}×<extra></extra>",
+    });
+  });
+  const n = Math.max(...pairs.map((p) => p.length));
+  if (n === 0) return { name, title, skipped: "no configuration measured by both our kernel and a baseline" };
+  const cap = caption(ctx.provenance, "Speed-up = baseline median time / our median time on the same configuration and lengths.");
+  const layout = paperLayout({
+    x: { quantity: "speed-up", unit: "×", log: true },
+    y: { quantity: "configuration", unit: "sweep: shape", category: true },
+    caption: cap,
+    height: Math.max(300, 120 + 16 * n * Math.max(1, data.length)),
+    width: 600,
+    // The y tick labels take ~250 px left of the plot, where the caption starts.
+    captionChars: Math.floor((600 - 270) / 5.4),
+  });
+  (layout.yaxis as Record<string, unknown>).tickfont = { size: 8 };
+  (layout.yaxis as Record<string, unknown>).autorange = "reversed";
+  layout.shapes = [{ type: "line", xref: "x", yref: "paper", x0: 1, x1: 1, y0: 0, y1: 1, line: { color: "#000", width: 1, dash: "dot" } }];
+  layout.barmode = "group";
+  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, [...ours, ...all.filter((r) => r.impl !== "ours")]) };
+}
+
+function shortConfig(r: AggRow): string {
+  const parts = [`b${r.b}`, `h${r.h_q}`, `sq${r.s_q}`, `sk${formatTick(r.mean_sk)}`];
+  if (r.sk_dist !== "fixed") parts.push(r.sk_dist === "normal" ? "var" : r.sk_dist);
+  return parts.join(" ");
+}
+
+// ---------------------------------------------------------------- latency vs batch
+export function latencyVsBatchFigure(run: LoadedRun): FigureResult {
+  checkRun("latencyVsBatchFigure", run);
+  const name = "latency-vs-batch";
+  const title = "Decode-step latency vs batch size";
+  const rows = newestOurs(rowsOf(run, SWEEPS.batch));
+  if (rows.length === 0) return { name, title, skipped: `no successful rows of sweep "${SWEEPS.batch}"` };
+  const ctx = runContext(run);
+  const xs = rows.map((r) => r.b);
+  const ticks = pow2Ticks(xs);
+  const data: object[] = [];
+  const bound = (c: Ceilings, label: string, dash: string, color: string): void => {
+    const ref = rows[0];
+    data.push({
+      type: "scatter",
+      mode: "lines",
+      name: label,
+      x: ticks,
+      y: ticks.map((b) => rooflineTimeSeconds({ b, sQ: ref.s_q, hQ: ref.h_q, hKv: ref.h_kv, meanSk: ref.mean_sk }, c) * 1e6),
+      line: { color, dash, width: 1.5 },
+      hovertemplate: `%{y:.1f} µs<extra>${label}</extra>`,
+    });
+  };
+  if (ctx.measured) bound(ctx.measured, "roofline bound, measured ceilings", "solid", OKABE_ITO.black);
+  if (ctx.sheet) bound(ctx.sheet, "roofline bound, datasheet", "dash", "#777777");
+  let i = 0;
+  for (const [label, rs0] of byLabel(rows)) {
+    const rs = [...rs0].sort((a, b) => a.b - b.b);
+    data.push({
+      type: "scatter",
+      mode: "lines+markers",
+      name: label,
+      x: rs.map((r) => r.b),
+      y: rs.map((r) => r.us_median),
+      error_y: errorBars(rs.map((r) => r.us_median), rs.map((r) => r.us_min), rs.map((r) => r.us_max)),
+      line: { color: colorFor(i), dash: dashFor(i), width: 2 },
+      marker: { color: colorFor(i), symbol: markerFor(i), size: 6 },
+      text: rs.map(hover),
+      hovertemplate: "%{text}<extra></extra>",
+    });
+    i++;
+  }
+  const r0 = rows[0];
+  const cap = caption(ctx.provenance, `s_q=${r0.s_q}, h_q=${r0.h_q}, s_k=${r0.mean_sk} fixed; bars: min-max over trials.`);
+  const layout = paperLayout({
+    x: { quantity: "batch size b", unit: "requests", log: true, tickvals: ticks },
+    y: { quantity: "latency per decode step", unit: "µs", log: true },
+    caption: cap,
+  });
+  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
+}
+
+/** Every paper figure, in the order the report lists them. */
+export function allFigures(run: LoadedRun): FigureResult[] {
+  checkRun("allFigures", run);
+  return [rooflineFigure, bandwidthVsSkFigure, tflopsVsRowsFigure, ladderFigure, speedupFigure, latencyVsBatchFigure].map((f) => {
+    try {
+      return f(run);
+    } catch (e) {
+      // One figure's bug must not cost the others; the report lists it as skipped with the reason.
+      return { name: f.name, title: f.name, skipped: `failed: ${(e as Error).message}` };
+    }
+  });
+}

@@ -1,0 +1,227 @@
+/**
+ * The short Markdown report that `make reproduce` leaves next to the
+ * figures: the key numbers of a run, side by side with the recorded run the
+ * paper quotes, each with its provenance (file, sweep, configuration,
+ * implementation, statistic, trial count), plus the run's device and
+ * toolchain facts and the list of figures.
+ */
+import * as path from "path";
+import { MlaArgumentError } from "../errors";
+import type { AggRow, LoadedRun } from "../sweep/aggregate";
+import { newestOurs, runContext, SWEEPS } from "../figures/paper";
+import type { FigureManifest } from "../figures/cli";
+import { ridgePoint, rooflineTimeSeconds } from "../roofline/accounting";
+
+export interface KeyNumber {
+  /** stable id, used to pair a number with the recorded run's */
+  id: string;
+  quantity: string;
+  unit: string;
+  value: number;
+  /** where it comes from, human-readable */
+  source: string;
+}
+
+function src(run: LoadedRun, r: AggRow, stat: string): string {
+  return `${path.join(run.dir, r.source)} · ${r.sweep}/${r.config_id} · ${r.label} · ${stat} of ${r.n} trial${r.n === 1 ? "" : "s"}`;
+}
+
+function maxBy<T>(xs: T[], f: (x: T) => number): T | undefined {
+  let best: T | undefined;
+  for (const x of xs) if (Number.isFinite(f(x)) && (best === undefined || f(x) > f(best))) best = x;
+  return best;
+}
+
+function geomean(v: number[]): number {
+  return Math.exp(v.reduce((a, x) => a + Math.log(x), 0) / v.length);
+}
+
+/** The numbers the paper quotes, computed from one run. Missing sweeps just yield fewer numbers. */
+export function keyNumbers(run: LoadedRun): KeyNumber[] {
+  if (typeof run !== "object" || run === null || !Array.isArray(run.agg)) throw new MlaArgumentError("keyNumbers", "run", "a LoadedRun", run);
+  const out: KeyNumber[] = [];
+  const ok = run.agg.filter((r) => r.n > 0 && Number.isFinite(r.us_median));
+  const newest = newestOurs(ok);
+  const ours = newest.filter((r) => r.impl === "ours");
+  const ctx = runContext(run);
+
+  if (run.measured.copyGBps) out.push({ id: "ceiling.copy", quantity: "copy bandwidth (probe)", unit: "GB/s", value: run.measured.copyGBps, source: `${path.join(run.dir, "ceilings.csv")} · copy_bandwidth · median of ok trials` });
+  if (run.measured.gemmTflops) out.push({ id: "ceiling.gemm", quantity: "bf16 GEMM (probe)", unit: "TFLOP/s", value: run.measured.gemmTflops, source: `${path.join(run.dir, "ceilings.csv")} · bf16_gemm · median of ok trials` });
+
+  for (const sQ of [1, 2]) {
+    const rows = ours.filter((r) => r.sweep === SWEEPS.grid && r.s_q === sQ);
+    const best = sQ === 1 ? maxBy(rows, (r) => r.gbps_median) : maxBy(rows, (r) => r.tflops_median);
+    if (!best) continue;
+    if (sQ === 1) out.push({ id: "grid.sq1.gbps", quantity: "FlashMLA grid, s_q=1: best bandwidth (ours)", unit: "GB/s", value: best.gbps_median, source: src(run, best, "median") });
+    else out.push({ id: "grid.sq2.tflops", quantity: "FlashMLA grid, s_q=2 causal: best compute rate (ours)", unit: "TFLOP/s", value: best.tflops_median, source: src(run, best, "median") });
+    if (sQ === 1 && ctx.measured) out.push({ id: "grid.sq1.copyfrac", quantity: "…as a fraction of the measured copy bandwidth", unit: "%", value: (100 * best.gbps_median * 1e9) / ctx.measured.bandwidth, source: `${src(run, best, "median")} ÷ ceilings.csv copy_bandwidth` });
+    if (sQ === 2 && ctx.measured) out.push({ id: "grid.sq2.gemmfrac", quantity: "…as a fraction of the measured GEMM rate", unit: "%", value: (100 * best.tflops_median * 1e12) / ctx.measured.flops, source: `${src(run, best, "median")} ÷ ceilings.csv bf16_gemm` });
+  }
+
+  const seq = maxBy(ours.filter((r) => r.sweep === SWEEPS.seqlen), (r) => r.gbps_median);
+  if (seq) out.push({ id: "seqlen.best.gbps", quantity: `cache-length sweep: best bandwidth (s_k=${seq.mean_sk})`, unit: "GB/s", value: seq.gbps_median, source: src(run, seq, "median") });
+
+  for (const b of [1, 128]) {
+    const r = ours.find((x) => x.sweep === SWEEPS.batch && x.b === b);
+    if (r) out.push({ id: `batch.b${b}.us`, quantity: `latency at b=${b} (s_k=${r.mean_sk}, h_q=${r.h_q})`, unit: "µs", value: r.us_median, source: src(run, r, "median") });
+  }
+
+  const ladder = ok.filter((r) => r.sweep === SWEEPS.ladder);
+  for (const r of ladder.sort((a, b) => a.intensity - b.intensity || a.label.localeCompare(b.label))) {
+    if (!ctx.best) break;
+    const memBound = r.intensity < ridgePoint(ctx.best);
+    const frac = (100 * rooflineTimeSeconds({ b: r.b, sQ: r.s_q, hQ: r.h_q, hKv: r.h_kv, meanSk: r.actual_mean_sk }, ctx.best)) / (r.us_median * 1e-6);
+    out.push({
+      id: `ladder.${r.config_id}.${r.impl}${r.kernel_version}`,
+      quantity: `ladder, ${memBound ? "memory" : "compute"}-bound (h_q=${r.h_q}, s_q=${r.s_q}): ${r.label}`,
+      unit: `% of roofline (${ctx.bestIsMeasured ? "measured" : "datasheet"})`,
+      value: frac,
+      source: src(run, r, "median"),
+    });
+  }
+
+  for (const bl of ["torch", "flashmla"]) {
+    const speeds: number[] = [];
+    for (const o of ours.filter((r) => r.sweep !== SWEEPS.ladder)) {
+      const base = ok.find((r) => r.impl === bl && r.sweep === o.sweep && r.config_id === o.config_id);
+      if (base) speeds.push(base.us_median / o.us_median);
+    }
+    if (speeds.length === 0) continue;
+    const name = bl === "torch" ? "PyTorch (eager)" : "FlashMLA";
+    out.push({ id: `speedup.${bl}.geomean`, quantity: `speed-up over ${name}, geometric mean over ${speeds.length} configurations`, unit: "×", value: geomean(speeds), source: `${run.dir}: results.csv and results-${bl}.csv, medians per configuration` });
+    out.push({ id: `speedup.${bl}.min`, quantity: `speed-up over ${name}, worst configuration`, unit: "×", value: Math.min(...speeds), source: `${run.dir}: results.csv and results-${bl}.csv, medians per configuration` });
+  }
+  return out;
+}
+
+function fmt(v: number | undefined, unit: string): string {
+  if (v === undefined || !Number.isFinite(v)) return "—";
+  const digits = unit === "×" ? 2 : Math.abs(v) >= 100 ? 0 : 1;
+  return v.toFixed(digits);
+}
+
+function mdEscape(s: string): string {
+  return s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+export interface ReportOptions {
+  run: LoadedRun;
+  /** the run the paper quotes, when different from `run` */
+  recorded?: LoadedRun;
+  /** "measured": run was measured now on this machine; "recorded": no GPU, drawn from recorded data */
+  mode: "measured" | "recorded";
+  /** why this run folder was chosen (e.g. "named in data/runs/RECORDED") */
+  why?: string;
+  figures?: FigureManifest;
+  /** relative path from the report to the figures folder; default "." */
+  figuresHref?: string;
+  now?: Date;
+}
+
+/** The Markdown text of the report. */
+export function reportMarkdown(o: ReportOptions): string {
+  const fn = "reportMarkdown";
+  if (typeof o !== "object" || o === null) throw new MlaArgumentError(fn, "o", "an object", o);
+  if (typeof o.run !== "object" || o.run === null || !Array.isArray(o.run.agg)) throw new MlaArgumentError(fn, "o.run", "a LoadedRun", o.run);
+  if (o.mode !== "measured" && o.mode !== "recorded") throw new MlaArgumentError(fn, "o.mode", '"measured" or "recorded"', o.mode);
+  const run = o.run;
+  const p = run.provenance;
+  const ctx = runContext(run);
+  const now = (o.now ?? new Date()).toISOString();
+  const L: string[] = [];
+  L.push(`# MLA decode on ${ctx.provenance.gpuName}: reproduced results`, "");
+  if (o.mode === "measured") {
+    L.push(`**Measured now** on this machine (${ctx.provenance.gpuName}), run \`${run.runId}\` in \`${run.dir}\`.`);
+  } else {
+    L.push(
+      `**No CUDA GPU on this machine: nothing was measured.** Every figure and number below was drawn from the recorded run \`${run.runId}\` (\`${run.dir}\`${o.why ? `, ${o.why}` : ""}), measured on ${ctx.provenance.gpuName} on ${ctx.provenance.date.slice(0, 10)}.`,
+    );
+  }
+  L.push("", `Report generated ${now}.`, "");
+
+  L.push("## Key numbers", "");
+  const mine = keyNumbers(run);
+  const rec = o.recorded && o.recorded.dir !== run.dir ? keyNumbers(o.recorded) : undefined;
+  if (mine.length === 0) L.push("_No successful measurements in this run._", "");
+  else {
+    if (rec) {
+      L.push(`| quantity | this run | recorded (\`${o.recorded!.runId}\`) | unit | source (this run) |`, "|---|---:|---:|---|---|");
+      const recBy = new Map(rec.map((k) => [k.id, k]));
+      for (const k of mine) L.push(`| ${mdEscape(k.quantity)} | ${fmt(k.value, k.unit)} | ${fmt(recBy.get(k.id)?.value, k.unit)} | ${k.unit} | ${mdEscape(k.source)} |`);
+      for (const k of rec.filter((r) => !mine.some((m) => m.id === r.id))) L.push(`| ${mdEscape(k.quantity)} | — | ${fmt(k.value, k.unit)} | ${k.unit} | recorded only: ${mdEscape(k.source)} |`);
+    } else {
+      L.push(`| quantity | value | unit | source |`, "|---|---:|---|---|");
+      for (const k of mine) L.push(`| ${mdEscape(k.quantity)} | ${fmt(k.value, k.unit)} | ${k.unit} | ${mdEscape(k.source)} |`);
+      if (o.mode === "measured") L.push("", o.recorded ? "_This run is the recorded run._" : "_No recorded run to compare with (data/runs/RECORDED absent)._");
+    }
+    L.push("");
+  }
+  L.push(
+    "Rates use FlashMLA's FLOP and byte counts (src/roofline/accounting.ts) with the mean of the generated cache lengths; every value is the median over trials, each trial the mean of back-to-back calls timed with CUDA events.",
+    "",
+  );
+
+  L.push("## Ceilings", "", "| ceiling | value | source |", "|---|---:|---|");
+  if (ctx.measured) {
+    L.push(`| copy bandwidth, measured | ${(ctx.measured.bandwidth / 1e9).toFixed(0)} GB/s | ${mdEscape(p?.ceilings?.method?.copy ?? "ceilings.csv copy_bandwidth")} |`);
+    L.push(`| bf16 GEMM, measured | ${(ctx.measured.flops / 1e12).toFixed(0)} TFLOP/s | ${mdEscape(p?.ceilings?.method?.gemm ?? "ceilings.csv bf16_gemm")} |`);
+  } else L.push(`| measured ceilings | — | not in this run${p?.ceilings?.errors ? `: ${mdEscape(p.ceilings.errors.join("; "))}` : ""} |`);
+  if (ctx.datasheet) {
+    L.push(`| HBM bandwidth, datasheet | ${(ctx.datasheet.bandwidth / 1e9).toFixed(0)} GB/s | ${mdEscape(ctx.datasheet.source)} |`);
+    L.push(`| dense bf16, datasheet | ${(ctx.datasheet.bf16Flops / 1e12).toFixed(0)} TFLOP/s | ${mdEscape(ctx.datasheet.source)} |`);
+  } else L.push(`| datasheet | — | no entry for "${mdEscape(ctx.provenance.gpuName)}" in DATASHEETS |`);
+  L.push("");
+
+  const notes = run.baselineNotes as Record<string, { available?: boolean; reason?: string; version?: string }>;
+  L.push("## Baselines", "");
+  L.push(`- PyTorch (eager): ${notes.torch ? (notes.torch.available ? `torch ${notes.torch.version}` : `not run: ${notes.torch.reason}`) : "not run (no baselines.json in the run)"}`);
+  L.push(`- FlashMLA: ${notes.flashmla ? (notes.flashmla.available ? `flash_mla ${notes.flashmla.version}` : `not run: ${notes.flashmla.reason}`) : "not run (flash_mla was not checked; see baselines.json)"}`);
+  L.push("");
+
+  if (o.figures) {
+    const href = o.figuresHref ?? ".";
+    L.push("## Figures", "");
+    for (const f of o.figures.figures) {
+      if ("skipped" in f) L.push(`- **${f.title}**: not drawn (${f.skipped})`);
+      else {
+        const files = f.files.map((x) => `[${x.split(".").pop()}](${path.posix.join(href, x)})`).join(" · ");
+        L.push(`- **${f.title}** (${files}): ${f.caption}  `, `  Data: ${f.source}`);
+      }
+    }
+    L.push("");
+  }
+
+  const errs = run.agg.filter((r) => r.n_error > 0);
+  if (errs.length) {
+    L.push("## Errors recorded", "", "| sweep/config | implementation | failed trials | message |", "|---|---|---:|---|");
+    for (const r of errs.slice(0, 40)) {
+      const msg = r.error || run.trials.find((t) => t.sweep === r.sweep && t.config_id === r.config_id && t.impl === r.impl && t.kernel_version === r.kernel_version && t.status !== "ok")?.error || "";
+      L.push(`| ${r.sweep}/${r.config_id} | ${mdEscape(r.label)} | ${r.n_error} | ${mdEscape(msg.slice(0, 200))} |`);
+    }
+    if (errs.length > 40) L.push(`| … | | | ${errs.length - 40} more in the CSVs |`);
+    L.push("");
+  }
+
+  L.push("## Provenance of this run", "");
+  const d = p?.device;
+  const rows: [string, string][] = [
+    ["run folder", run.dir],
+    ["files read", run.files.join(", ")],
+    ["GPU", d ? `${d.name} (${d.smCount} SMs, SM clock ${d.smClockMHz} MHz, memory clock ${d.memClockMHz} MHz, ${(d.memoryBytes / 2 ** 30).toFixed(0)} GiB, cc ${d.computeCapability ?? "?"})` : "unknown (run.json missing)"],
+    ["driver", p?.nvidiaSmi?.driver_version ? `${p.nvidiaSmi.driver_version} (CUDA driver API ${d?.driver})` : d?.driver ?? "unknown"],
+    ["power limit / max clocks (nvidia-smi)", p?.nvidiaSmi ? `${p.nvidiaSmi["power.limit"]}; SM ${p.nvidiaSmi["clocks.max.sm"]}, memory ${p.nvidiaSmi["clocks.max.memory"]}` : "unknown"],
+    ["CUDA runtime", d?.cudaRuntime ?? "unknown"],
+    ["nvcc", p?.nvcc ?? "unknown"],
+    ["git commit", p ? `${p.gitCommit}${p.gitDirty === true ? " (with uncommitted changes)" : ""}` : "unknown"],
+    ["package version", p?.packageVersion ?? "unknown"],
+    ["date (first session)", p?.date ?? "unknown"],
+    ["sessions", p?.sessions ? p.sessions.map((s) => `${s.date}${s.quick ? " (quick)" : ""}`).join("; ") : "unknown"],
+    ["command", p ? p.command.join(" ") : "unknown"],
+    ["kernel versions", p?.kernelVersions ? p.kernelVersions.map((k) => `v${k.version} ${k.name}`).join(", ") : "unknown"],
+    ["sweep files", p?.sweeps ? p.sweeps.map((s) => `${s.file} (sha256 ${s.sha256.slice(0, 12)})`).join("; ") : "unknown"],
+  ];
+  L.push("| | |", "|---|---|");
+  for (const [k, v] of rows) L.push(`| ${k} | ${mdEscape(v)} |`);
+  L.push("");
+  return L.join("\n");
+}

@@ -1,0 +1,50 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { loadRun } from "../src/sweep/aggregate";
+import { keyNumbers, reportMarkdown } from "../src/report/report";
+import { FIXTURE_GPU, makeSyntheticRun } from "./figures-fixture";
+
+describe("report", function () {
+  this.timeout(60000);
+  let dir: string;
+  before(async () => {
+    dir = await makeSyntheticRun();
+  });
+  after(() => fs.rmSync(path.dirname(dir), { recursive: true, force: true }));
+
+  it("computes key numbers, each with a source naming file, config and statistic", () => {
+    const k = keyNumbers(loadRun(dir));
+    const ids = k.map((x) => x.id);
+    for (const id of ["ceiling.copy", "ceiling.gemm", "grid.sq1.gbps", "grid.sq2.tflops", "seqlen.best.gbps", "batch.b1.us", "speedup.torch.geomean"]) assert.ok(ids.includes(id), id);
+    const bw = k.find((x) => x.id === "grid.sq1.gbps")!;
+    // Synthetic: 80% of a 3000 GB/s roofline, plus small overheads.
+    assert.ok(bw.value > 1500 && bw.value < 2500, String(bw.value));
+    assert.match(bw.source, /results\.csv · flashmla-grid\/b128-sq1-hq128-hkv1-sk\d+-normal-seed0 · ours v2 \(mma_sync\) · median of 2 trials/);
+    const sp = k.find((x) => x.id === "speedup.torch.geomean")!;
+    assert.ok(sp.value > 4 && sp.value < 9, String(sp.value));
+  });
+
+  it("says plainly when it drew from recorded data, and from which run", () => {
+    const md = reportMarkdown({ run: loadRun(dir), mode: "recorded", why: "named in data/runs/RECORDED", now: new Date("2026-11-22T00:00:00Z") });
+    assert.match(md, /No CUDA GPU on this machine: nothing was measured/);
+    assert.ok(md.includes("2026-11-21-synthetic-h100"));
+    assert.ok(md.includes("named in data/runs/RECORDED"));
+    assert.ok(md.includes(FIXTURE_GPU));
+    assert.match(md, /FlashMLA: not run: import flash_mla failed/);
+    assert.match(md, /\| git commit \| 0123456789abcdef \|/);
+  });
+
+  it("puts the new numbers next to the recorded ones", async () => {
+    const other = await makeSyntheticRun();
+    const md = reportMarkdown({ run: loadRun(dir), recorded: loadRun(other), mode: "measured" });
+    assert.match(md, /\| quantity \| this run \| recorded \(`2026-11-21-synthetic-h100`\) \| unit \| source \(this run\) \|/);
+    assert.match(md, /\*\*Measured now\*\*/);
+    fs.rmSync(path.dirname(other), { recursive: true, force: true });
+  });
+
+  it("validates its arguments", () => {
+    assert.throws(() => reportMarkdown({ run: loadRun(dir), mode: "maybe" as never }), /o\.mode/);
+    assert.throws(() => keyNumbers(null as never), /run/);
+  });
+});
