@@ -6,15 +6,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf .carry && mkdir -p .carry/node_modules
 cp "$(command -v node)" .carry/node && strip .carry/node && xz -T2 -6 .carry/node
-# Runtime closure of the packages used on the GPU machine.
-pkgs=$(node -e '
+# Runtime closure of the packages used on the GPU machine, resolved the way
+# Node resolves them (nested node_modules first, then upwards).
+node -e '
 const fs=require("fs"),path=require("path");
-const need=new Set(); const todo=["koffi","@koromix/koffi-linux-x64","mocha","arquero"];
-while(todo.length){const n=todo.pop(); if(need.has(n)) continue; const p=path.join("node_modules",n,"package.json"); if(!fs.existsSync(p)) continue; need.add(n);
- const j=JSON.parse(fs.readFileSync(p)); for(const d of Object.keys(Object.assign({},j.dependencies,j.optionalDependencies))) todo.push(d);}
-console.log([...need].join("\n"));')
-for p in $pkgs; do mkdir -p ".carry/node_modules/$(dirname "$p")"; cp -r "node_modules/$p" ".carry/node_modules/$p"; done
-rm -rf .carry/node_modules/koffi/src .carry/node_modules/koffi/doc .carry/node_modules/koffi/vendor
+const seen=new Set();
+function resolveFrom(dir,name){for(let d=dir;;d=path.dirname(d)){const c=path.join(d,"node_modules",name);
+  if(fs.existsSync(path.join(c,"package.json"))) return c; if(d===path.dirname(d)||d===".") return null;}}
+function visit(dir){if(seen.has(dir)) return; seen.add(dir);
+  const j=JSON.parse(fs.readFileSync(path.join(dir,"package.json")));
+  for(const d of Object.keys(Object.assign({},j.dependencies,j.optionalDependencies))){const r=resolveFrom(dir,d); if(r) visit(r);}}
+for(const n of ["koffi","@koromix/koffi-linux-x64","mocha","arquero"]) visit(path.resolve("node_modules",n));
+console.log([...seen].map(p=>path.relative(process.cwd(),p)).join("\n"));' | sort |
+while read -r p; do mkdir -p ".carry/$(dirname "$p")"; [ -e ".carry/$p" ] || cp -r "$p" ".carry/$p"; done
+rm -rf .carry/node_modules/koffi/doc .carry/node_modules/koffi/vendor
 cp -r dist .carry/dist
 du -sh .carry
 # The kernels as committed (HEAD), so a run is not disturbed by edits in progress.
