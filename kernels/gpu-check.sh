@@ -29,4 +29,6 @@ CUB=$(ls /usr/local/cuda/lib64/libcublas.so* 2>/dev/null | head -1)
 [ -z "$CUB" ] && CUB=$(find / -name 'libcublas.so*' -not -path '*/proc/*' 2>/dev/null | head -1)
 export MLA_CUBLAS_PATH="$CUB"; echo "cublas: $CUB"
 timeout 150 ./build/bench bf16; echo "bench rc=$?"
+echo "=== bench (fp16)"
+timeout 120 ./build/bench fp16; echo "bench fp16 rc=$?"
 echo "=== done $(date -u)"

@@ -88,12 +88,18 @@
  * ------------------------------------------------------------------------
  *  1 "simt"      scalar fp32 FMA, correctness reference on the GPU
  *  2 "mma_sync"  mma.sync m16n8k16 tensor cores + ldmatrix + cp.async
- *                double-buffered pages (the fast one). Note: like FlashMLA,
+ *                double-buffered pages. Note: like FlashMLA,
  *                the softmax probabilities are rounded to the input dtype
  *                before the P.V product.
  *  3 "wgmma"     warpgroup MMA (wgmma.mma_async, sm_90a) with operands read
  *                from 128-byte-swizzled shared memory through descriptors;
  *                cp.async double buffering as in v2. Same P rounding.
+ *                Each warpgroup computes the full S tile (duplicated work).
+ *  4 "wgmma_split" v3 with the S tile split between the two warpgroups
+ *                (two accumulator chains each), P exchanged through a
+ *                swizzled shared-memory slab (SS wgmma for P V). Fastest.
+ *  All versions give the same results up to rounding; all write out/lse
+ *  (directly or through the combine kernel) for every row.
  */
 #ifndef MLA_H_
 #define MLA_H_
@@ -130,7 +136,7 @@ extern "C" {
 #define MLA_SCHED_INTS 8
 #define MLA_SPLIT_OVERHEAD_BLOCKS 5
 #define MLA_KERNEL_VERSION_MIN 1
-#define MLA_KERNEL_VERSION_MAX 3
+#define MLA_KERNEL_VERSION_MAX 4
 
 /* Decode parameters. Layout: 6 pointers, 10 int64, then 14 4-byte fields
  * (13 int32 + 1 float), total 184 bytes, 8-byte aligned, no implicit padding.
@@ -179,7 +185,7 @@ typedef struct mla_device_props {
 MLA_API const char* mla_last_error(void);        /* never NULL; "" if none */
 MLA_API const char* mla_status_string(int status);/* static string */
 MLA_API int mla_abi_version(void);               /* returns 1 (not a status) */
-MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", or NULL */
+MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", "wgmma_split", or NULL */
 MLA_API int mla_sizeof_params(void);             /* returns sizeof(mla_decode_params) = 184 */
 MLA_API int mla_sizeof_device_props(void);       /* returns sizeof(mla_device_props) = 312 */
 

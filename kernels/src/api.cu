@@ -110,6 +110,7 @@ const char* mla_kernel_name(int v) {
     case 1: return "simt";
     case 2: return "mma_sync";
     case 3: return "wgmma";
+    case 4: return "wgmma_split";
     default: return NULL;
   }
 }
@@ -389,7 +390,8 @@ static int launch_all(const mla_decode_params* p, const DecodeArgs& a, cudaStrea
   const int tiles = (a.rows + kTileM - 1) / kTileM;
   cudaError_t e = (p->kernel_version == 1)   ? launch_decode_v1(a, p->dtype, tiles, st)
                   : (p->kernel_version == 2) ? launch_decode_v2(a, p->dtype, tiles, st)
-                                             : launch_decode_v3(a, p->dtype, tiles, st);
+                  : (p->kernel_version == 3) ? launch_decode_v3(a, p->dtype, tiles, st)
+                                             : launch_decode_v4(a, p->dtype, tiles, st);
   if (e != cudaSuccess) return cuda_status(e, "decode kernel launch");
   e = launch_combine(a, p->dtype, st);
   if (e != cudaSuccess) return cuda_status(e, "combine kernel launch");

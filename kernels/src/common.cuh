@@ -125,6 +125,7 @@ cudaError_t launch_metadata(const int32_t* seqlens, int b, int max_blocks, int n
 cudaError_t launch_decode_v1(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st);
 cudaError_t launch_decode_v2(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st);
 cudaError_t launch_decode_v3(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st);
+cudaError_t launch_decode_v4(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st);
 cudaError_t launch_combine(const DecodeArgs& a, int dtype, cudaStream_t st);
 
 }  // namespace mla

@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   fill16<<<2048, 256>>>((uint16_t*)kv, pool_pages * page_elems, 777u, 1.f, dtype);
   CHECK(mla_synchronize());
   std::mt19937 rng(42);
-  printf("\n%-34s %-4s %10s %10s %9s %9s %4s %12s\n", "config", "ver", "us(med)", "us(rot)", "GB/s", "TFLOP/s", "rot", "vN-v1 maxdiff");
+  printf("\n%-34s %-4s %10s %7s %10s %9s %9s %4s %12s\n", "config", "ver", "us(med)", "spread", "us(rot)", "GB/s", "TFLOP/s", "rot", "vN-v1 maxdiff");
   for (const Cfg& c : cfgs) {
     const int pages_per_req = (c.s_k + P - 1) / P;
     const int pages_needed = c.b * pages_per_req;
@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
       std::vector<float> us(trials);
       CHECK(mla_bench_decode(&p, (const int32_t*)sched, (const int32_t*)ns, parts, ws, wsb, NULL, warm, iters, trials, us.data()));
       float med = median(us);
+      const float spread = (*std::max_element(us.begin(), us.end()) - *std::min_element(us.begin(), us.end())) / med * 100.f;
       // rotating over page sets (DRAM-resident KV)
       float med_rot = med;
       if (rot_used > 1) {
@@ -169,7 +170,7 @@ int main(int argc, char** argv) {
         }
         snprintf(diff, sizeof diff, "o %.1e lse %.1e", mo, ml);
       }
-      printf("%-34s v%-3d %10.1f %10.1f %9.0f %9.1f %4d %12s\n", name, v, med, med_rot, bytes / (tt * 1e-6) / 1e9,
+      printf("%-34s v%-3d %10.1f %6.1f%% %10.1f %9.0f %9.1f %4d %12s\n", name, v, med, spread, med_rot, bytes / (tt * 1e-6) / 1e9,
              flops / (tt * 1e-6) / 1e12, rot_used, diff);
       fflush(stdout);
     }

@@ -1,0 +1,311 @@
+// decode_v4_wgmma_split.cu -- v4 "wgmma_split": v3 without the duplicated S.
+//
+// Adds over v3:
+//  - The two warpgroups split the 64 keys of a page for S = Q K^T (WG w takes
+//    keys 32w..32w+31, m64n32k16) instead of both computing all 64: half the
+//    S tensor work and 3/4 of v3's shared-memory operand traffic for S.
+//  - Each warpgroup runs two independent accumulator chains for S (even and
+//    odd k-steps, summed at the end), so four wgmma chains of depth 18 are in
+//    flight instead of two of depth 36 (small-N wgmma chains are latency-bound).
+//  - Row maxima and the row sums are exchanged between the warpgroups through
+//    shared memory; P (16-bit, 64x64) is written to one 128-byte-swizzled 8 KB
+//    slab and read back by both warpgroups as the K-major A operand of P V
+//    (SS wgmma), with fence.proxy.async between the stores and the wgmma.
+//  - Page-load address arithmetic is incremental (no div/mod per chunk).
+// smem: Q 72 KB + 2 pages 144 KB + P 8 KB + 1 KB reductions + 1 KB alignment.
+#include "common.cuh"
+
+namespace mla {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kSlab = kTileM * 128;          // 8 KB
+constexpr int kTile = (kDK / 64) * kSlab;    // 73728
+constexpr size_t kSmem = 3ull * kTile + kSlab + 2 * 2 * kTileM * 4 + 1024;
+
+__device__ __forceinline__ uint32_t swz(int row, int chunk) {
+  return (uint32_t)((chunk >> 3) * kSlab + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
+}
+__device__ __forceinline__ void cpa16(uint32_t dst, const void* src, bool valid) {
+  int sz = valid ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(sz) : "memory");
+}
+__device__ __forceinline__ uint64_t desc(uint32_t saddr, uint32_t lbo, uint32_t sbo) {
+  return (uint64_t)((saddr & 0x3FFFF) >> 4) | ((uint64_t)((lbo & 0x3FFFF) >> 4) << 16) |
+         ((uint64_t)((sbo & 0x3FFFF) >> 4) << 32) | ((uint64_t)1 << 62);
+}
+__device__ __forceinline__ void fence_wg() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void commit_wg() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wait_wg0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void keep(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+
+#define D16(d)                                                                                              \
+  "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), \
+      "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+#define D32(d)                                                                                             \
+  D16(d), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]),      \
+      "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), \
+      "+f"(d[31])
+#define L16 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}"
+#define L32                                                                                                 \
+  "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27," \
+  "%28,%29,%30,%31}"
+
+template <typename T> struct Op;
+template <> struct Op<__nv_bfloat16> {
+  // S: D(64x32) += A(smem K-major) B(smem K-major)
+  static __device__ __forceinline__ void s32(float* d, uint64_t da, uint64_t db) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 " L16 ", %16, %17, p, 1, 1, 0, 0;\n}\n"
+                 : D16(d) : "l"(da), "l"(db), "r"(1));
+  }
+  // PV: D(64x64) += A(smem K-major) B(smem MN-major)
+  static __device__ __forceinline__ void pv(float* d, uint64_t da, uint64_t db) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " L32 ", %32, %33, p, 1, 1, 0, 1;\n}\n"
+                 : D32(d) : "l"(da), "l"(db), "r"(1));
+  }
+};
+template <> struct Op<__half> {
+  static __device__ __forceinline__ void s32(float* d, uint64_t da, uint64_t db) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 " L16 ", %16, %17, p, 1, 1, 0, 0;\n}\n"
+                 : D16(d) : "l"(da), "l"(db), "r"(1));
+  }
+  static __device__ __forceinline__ void pv(float* d, uint64_t da, uint64_t db) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " L32 ", %32, %33, p, 1, 1, 0, 1;\n}\n"
+                 : D32(d) : "l"(da), "l"(db), "r"(1));
+  }
+};
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
+  extern __shared__ __align__(1024) unsigned char smem_raw[];
+  const uint32_t raw = (uint32_t)__cvta_generic_to_shared(smem_raw);
+  const uint32_t base = (raw + 1023u) & ~1023u;
+  unsigned char* gbase = smem_raw + (base - raw);
+  const uint32_t sQ = base, sKV0 = base + kTile, sP = base + 3 * kTile;
+  unsigned char* pP = gbase + 3 * kTile;
+  float* sMax = reinterpret_cast<float*>(gbase + 3 * kTile + kSlab);  // [2][64]
+  float* sSum = sMax + 2 * kTileM;                                    // [2][64]
+
+  const int part = blockIdx.x, kvh = blockIdx.y, tile = blockIdx.z;
+  const int tid = threadIdx.x, lane = tid % 32;
+  const int wg = tid / 128, wwarp = (tid % 128) / 32;
+  const int32_t* sc = a.sched + (int64_t)part * kSchedInts;
+  if (sc[5] == 0) return;
+  const int begin_req = sc[0], begin_blk = sc[1], end_req = sc[2], end_blk = sc[3], begin_slot = sc[4];
+  const T* q = reinterpret_cast<const T*>(a.q);
+  const T* kv = reinterpret_cast<const T*>(a.kv);
+  const int row0 = wwarp * 16 + lane / 4, row1 = row0 + 8;
+  const int ld_row0 = tid / 72, ld_ch0 = tid % 72;  // i = tid + 256 k, 256 = 3*72 + 40
+
+  for (int req = begin_req; req <= end_req; ++req) {
+    Piece pc;
+    pc.req = req;
+    pc.len = clamp_len(a.seqlens[req], a.max_blocks);
+    const int nb = (pc.len + kPage - 1) / kPage;
+    pc.blk_begin = (req == begin_req) ? begin_blk : 0;
+    pc.blk_end = (req == end_req) ? end_blk : nb;
+    pc.split = (a.nsplits[req + 1] - a.nsplits[req]) > 1;
+    pc.slot = (req == begin_req) ? begin_slot : a.nsplits[req];
+    const int cnt = pc.blk_end - pc.blk_begin;
+    const int64_t bt_row = (int64_t)req * a.bt_sb;
+    const T* kv_head = kv + (int64_t)kvh * a.kv_sh;
+
+    auto load_page = [&](int blk, uint32_t dst) {
+      const int page = a.block_table[bt_row + blk];
+      const T* pbase = kv_head + (int64_t)page * a.kv_sb;
+      const int valid_rows = pc.len - blk * kPage;  // rows >= this are zero-filled
+      int row = ld_row0, ch = ld_ch0;
+#pragma unroll 3
+      for (int k = 0; k < kPage * 72 / kThreads; ++k) {
+        const bool valid = row < valid_rows;
+        const T* src = valid ? pbase + (int64_t)row * a.kv_st + ch * 8 : kv;
+        cpa16(dst + swz(row, ch), src, valid);
+        ch += 40; row += 3;
+        if (ch >= 72) { ch -= 72; row += 1; }
+      }
+    };
+
+    if (cnt > 0) {
+      for (int i = tid; i < kTileM * 72; i += kThreads) {
+        int row = i / 72, ch = i % 72;
+        int m = tile * kTileM + row;
+        bool valid = m < a.rows;
+        const T* src = q;
+        if (valid) {
+          int s_idx = m / a.G, head = kvh * a.G + m % a.G;
+          src = q + (int64_t)req * a.q_sb + (int64_t)s_idx * a.q_ss + (int64_t)head * a.q_sh + ch * 8;
+        }
+        cpa16(sQ + swz(row, ch), src, valid);
+      }
+      load_page(pc.blk_begin, sKV0);
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+
+    const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);
+    const int lim1 = row_limit(a, pc.len, tile * kTileM + row1);
+    float m_run0 = -INFINITY, m_run1 = -INFINITY, l_run0 = 0.f, l_run1 = 0.f;
+    float acc[4][32];
+#pragma unroll
+    for (int c = 0; c < 4; ++c)
+#pragma unroll
+      for (int i = 0; i < 32; ++i) acc[c][i] = 0.f;
+
+    for (int n = 0; n < cnt; ++n) {
+      const int blk = pc.blk_begin + n;
+      const uint32_t sK = sKV0 + (n & 1) * kTile;
+      if (n + 1 < cnt) {
+        load_page(blk + 1, sKV0 + ((n + 1) & 1) * kTile);
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+      } else {
+        asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+      }
+      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+      __syncthreads();
+
+      // ---- S(64 x 32 keys of this warpgroup), two accumulator chains ----
+      float sa[16], sb[16];
+#pragma unroll
+      for (int i = 0; i < 16; ++i) { sa[i] = 0.f; sb[i] = 0.f; }
+      keep(sa); keep(sb);
+      fence_wg();
+      const uint32_t kofs = wg * 32 * 128;  // key rows 32*wg.. inside each slab (1024-aligned)
+#pragma unroll
+      for (int ks = 0; ks < kDK / 16; ks += 2) {
+        const uint32_t o0 = (ks >> 2) * kSlab + (ks & 3) * 32;
+        const uint32_t o1 = ((ks + 1) >> 2) * kSlab + ((ks + 1) & 3) * 32;
+        Op<T>::s32(sa, desc(sQ + o0, 16, 1024), desc(sK + kofs + o0, 16, 1024));
+        Op<T>::s32(sb, desc(sQ + o1, 16, 1024), desc(sK + kofs + o1, 16, 1024));
+      }
+      commit_wg();
+      wait_wg0();
+      keep(sa); keep(sb);
+
+      // ---- scale, mask, row max (exchanged between warpgroups) ----
+      float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int tok = blk * kPage + wg * 32 + j * 8 + (lane % 4) * 2 + e;
+          float v0 = sa[4 * j + e] + sb[4 * j + e];
+          float v1 = sa[4 * j + 2 + e] + sb[4 * j + 2 + e];
+          v0 = (tok <= lim0) ? v0 * a.scale_log2 : -INFINITY;
+          v1 = (tok <= lim1) ? v1 * a.scale_log2 : -INFINITY;
+          sa[4 * j + e] = v0;
+          sa[4 * j + 2 + e] = v1;
+          mx0 = fmaxf(mx0, v0);
+          mx1 = fmaxf(mx1, v1);
+        }
+      }
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+      if ((lane & 3) == 0) { sMax[wg * kTileM + row0] = mx0; sMax[wg * kTileM + row1] = mx1; }
+      __syncthreads();
+      mx0 = fmaxf(mx0, sMax[(1 - wg) * kTileM + row0]);
+      mx1 = fmaxf(mx1, sMax[(1 - wg) * kTileM + row1]);
+      const float mn0 = fmaxf(m_run0, mx0), mn1 = fmaxf(m_run1, mx1);
+      const float mu0 = (mn0 == -INFINITY) ? 0.f : mn0;
+      const float mu1 = (mn1 == -INFINITY) ? 0.f : mn1;
+      const float al0 = exp2f(m_run0 - mu0), al1 = exp2f(m_run1 - mu1);
+      m_run0 = mn0; m_run1 = mn1;
+
+      // ---- P -> swizzled smem slab [64 rows][64 keys] ----
+      float ps0 = 0.f, ps1 = 0.f;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const float p0 = exp2f(sa[4 * j + 0] - mu0), p1 = exp2f(sa[4 * j + 1] - mu0);
+        const float p2 = exp2f(sa[4 * j + 2] - mu1), p3 = exp2f(sa[4 * j + 3] - mu1);
+        ps0 += p0 + p1;
+        ps1 += p2 + p3;
+        const int chunk = wg * 4 + j;  // 16-byte chunk of the key = 8 keys
+        const int within = (lane % 4) * 4;  // bytes
+        *reinterpret_cast<uint32_t*>(pP + row0 * 128 + ((chunk ^ (row0 & 7)) << 4) + within) = Pack<T>::pack(p0, p1);
+        *reinterpret_cast<uint32_t*>(pP + row1 * 128 + ((chunk ^ (row1 & 7)) << 4) + within) = Pack<T>::pack(p2, p3);
+      }
+      l_run0 = l_run0 * al0 + ps0;
+      l_run1 = l_run1 * al1 + ps1;
+#pragma unroll
+      for (int c = 0; c < 4; ++c)
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          acc[c][4 * j + 0] *= al0; acc[c][4 * j + 1] *= al0;
+          acc[c][4 * j + 2] *= al1; acc[c][4 * j + 3] *= al1;
+        }
+      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+      __syncthreads();
+
+      // ---- O(64 x 256 of this warpgroup) += P V ----
+#pragma unroll
+      for (int c = 0; c < 4; ++c) keep(acc[c]);
+      fence_wg();
+#pragma unroll
+      for (int ks = 0; ks < kPage / 16; ++ks) {
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+          const uint32_t voff = (4 * wg + c) * kSlab + ks * 16 * 128;
+          Op<T>::pv(acc[c], desc(sP + ks * 32, 16, 1024), desc(sK + voff, kSlab, 1024));
+        }
+      }
+      commit_wg();
+      wait_wg0();
+#pragma unroll
+      for (int c = 0; c < 4; ++c) keep(acc[c]);
+      __syncthreads();  // page buffer, P slab and sMax are reused next page
+    }
+
+    // ---- epilogue: row sums of both warpgroups ----
+    l_run0 += __shfl_xor_sync(0xffffffffu, l_run0, 1);
+    l_run0 += __shfl_xor_sync(0xffffffffu, l_run0, 2);
+    l_run1 += __shfl_xor_sync(0xffffffffu, l_run1, 1);
+    l_run1 += __shfl_xor_sync(0xffffffffu, l_run1, 2);
+    if ((lane & 3) == 0) { sSum[wg * kTileM + row0] = l_run0; sSum[wg * kTileM + row1] = l_run1; }
+    __syncthreads();
+    const float l0 = l_run0 + sSum[(1 - wg) * kTileM + row0];
+    const float l1 = l_run1 + sSum[(1 - wg) * kTileM + row1];
+    const float inv0 = (l0 > 0.f) ? 1.f / l0 : 0.f, inv1 = (l1 > 0.f) ? 1.f / l1 : 0.f;
+    const int m0 = tile * kTileM + row0, m1 = tile * kTileM + row1;
+#pragma unroll
+    for (int c = 0; c < 4; ++c)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const int col = wg * 256 + c * 64 + j * 8 + (lane % 4) * 2;
+        if (m0 < a.rows) store_out_pair<T>(a, pc, kvh, m0, col, acc[c][4 * j + 0] * inv0, acc[c][4 * j + 1] * inv0);
+        if (m1 < a.rows) store_out_pair<T>(a, pc, kvh, m1, col, acc[c][4 * j + 2] * inv1, acc[c][4 * j + 3] * inv1);
+      }
+    if (wg == 0 && (lane & 3) == 0) {
+      if (m0 < a.rows) store_lse(a, pc, kvh, m0, m_run0, l0);
+      if (m1 < a.rows) store_lse(a, pc, kvh, m1, m_run1, l1);
+    }
+    __syncthreads();  // sSum / sQ reuse by the next request
+  }
+}
+
+}  // namespace
+
+cudaError_t launch_decode_v4(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st) {
+  dim3 grid(a.num_parts, a.h_kv, tiles);
+  cudaError_t e;
+  if (dtype == 0) {
+    e = cudaFuncSetAttribute(decode_v4_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
+    if (e != cudaSuccess) return e;
+    decode_v4_kernel<__nv_bfloat16><<<grid, kThreads, kSmem, st>>>(a);
+  } else {
+    e = cudaFuncSetAttribute(decode_v4_kernel<__half>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
+    if (e != cudaSuccess) return e;
+    decode_v4_kernel<__half><<<grid, kThreads, kSmem, st>>>(a);
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace mla
