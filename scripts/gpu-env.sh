@@ -1,14 +1,15 @@
 # Sourced at the start of a device-tool run: makes the carried Node runtime,
-# node_modules and dist/ (packed by scripts/gpu-pack.sh into .carry/) usable
+# node_modules and dist/ (packed by scripts/gpu-pack.sh into $C/) usable
 # on a GPU machine that has no Node.js. Usage: source scripts/gpu-env.sh
 set -e
+C=${CARRY:-.carry}
 if ! command -v node >/dev/null 2>&1; then
   mkdir -p /tmp/nodebin
-  xz -dc .carry/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node
+  xz -dc $C/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node
   export PATH=/tmp/nodebin:$PATH
 fi
-[ -e node_modules ] || ln -s .carry/node_modules node_modules
-[ -e dist ] || cp -r .carry/dist dist
+[ -e node_modules ] || ln -s $C/node_modules node_modules
+[ -e dist ] || cp -r $C/dist dist
 export PYTHONUNBUFFERED=1
 echo "node $(node --version) on $(hostname); GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null)"
 set +e

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Packs what a GPU run needs that the device machine lacks into .carry/
+# Packs what a GPU run needs that the device machine lacks into $C/
 # (git-ignored; name it in the device tool's `carry`): a stripped, xz'd Node
 # binary and the few node_modules the GPU-side commands load, plus dist/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -rf .carry && mkdir -p .carry/node_modules
-cp "$(command -v node)" .carry/node && strip .carry/node && xz -T2 -6 .carry/node
+C=${CARRY:-.carry}
+rm -rf "$C" && mkdir -p "$C/node_modules"
+cp "$(command -v node)" $C/node && strip $C/node && xz -T2 -6 $C/node
 # Runtime closure of the packages used on the GPU machine, resolved the way
 # Node resolves them (nested node_modules first, then upwards).
 node -e '
@@ -18,10 +19,10 @@ function visit(dir){if(seen.has(dir)) return; seen.add(dir);
   for(const d of Object.keys(Object.assign({},j.dependencies,j.optionalDependencies))){const r=resolveFrom(dir,d); if(r) visit(r);}}
 for(const n of ["koffi","@koromix/koffi-linux-x64","mocha","arquero"]) visit(path.resolve("node_modules",n));
 console.log([...seen].map(p=>path.relative(process.cwd(),p)).join("\n"));' | sort |
-while read -r p; do mkdir -p ".carry/$(dirname "$p")"; [ -e ".carry/$p" ] || cp -r "$p" ".carry/$p"; done
-rm -rf .carry/node_modules/koffi/doc .carry/node_modules/koffi/vendor
-cp -r dist .carry/dist
-du -sh .carry
+while read -r p; do mkdir -p "$C/$(dirname "$p")"; [ -e "$C/$p" ] || cp -r "$p" "$C/$p"; done
+rm -rf $C/node_modules/koffi/doc $C/node_modules/koffi/vendor
+cp -r dist $C/dist
+du -sh $C
 # The kernels as committed (HEAD), so a run is not disturbed by edits in progress.
-mkdir -p .carry/head && git archive HEAD kernels | tar -x -C .carry/head
-du -sh .carry
+mkdir -p $C/head && git archive HEAD kernels | tar -x -C $C/head
+du -sh $C
