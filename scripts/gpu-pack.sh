@@ -22,6 +22,7 @@ console.log([...seen].map(p=>path.relative(process.cwd(),p)).join("\n"));' | sor
 while read -r p; do mkdir -p "$C/$(dirname "$p")"; [ -e "$C/$p" ] || cp -r "$p" "$C/$p"; done
 rm -rf $C/node_modules/koffi/doc $C/node_modules/koffi/vendor
 cp -r dist $C/dist
+echo "$(git rev-parse HEAD)$(git diff --quiet HEAD -- src test kernels || echo -dirty)" > $C/COMMIT
 du -sh $C
 # The kernels as committed (HEAD), so a run is not disturbed by edits in progress.
 mkdir -p $C/head && git archive HEAD kernels | tar -x -C $C/head

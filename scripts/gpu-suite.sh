@@ -10,7 +10,7 @@ mkdir -p "$OUT"
 log="$OUT/gpu-suite.log"
 {
   echo "=== date: $(date -u +%FT%TZ)"
-  echo "=== commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
+  echo "=== commit: $(cat "${CARRY:-.carry}/COMMIT" 2>/dev/null || git rev-parse HEAD 2>/dev/null || echo unknown)"
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,memory.total --format=csv
   nvcc --version | tail -2
 } > "$log" 2>&1
