@@ -19,6 +19,7 @@ Usage:
   python3 baselines/torch_mla_decode.py --out data/runs/<run> [--sweeps data/sweeps] [--quick] [--only a,b]
   python3 baselines/torch_mla_decode.py --plan-only [--quick]
   python3 baselines/torch_mla_decode.py --selftest
+  python3 baselines/torch_mla_decode.py --check      (GPU: the PyTorch decode against a float64 reference)
 Exit status: 0 on success or when torch/CUDA is absent (it says so), 1 on bad input.
 """
 import argparse
@@ -273,6 +274,33 @@ def torch_decode(torch, q, kvcache, block_table, seqlens, max_len, causal, scale
     return out.reshape(b, h_kv, s_q, grp, D_V).permute(0, 2, 1, 3, 4).reshape(b, s_q, h_q, D_V)
 
 
+def check_decode(torch, device):
+    """torch_decode against a per-request float64 loop, on small random problems (paged, varlen, causal, h_kv > 1)."""
+    worst = 0.0
+    for (b, s_q, h_q, h_kv, causal) in [(3, 1, 16, 1, False), (2, 2, 8, 2, True), (4, 4, 16, 1, True)]:
+        c = {"b": b, "sQ": s_q, "hQ": h_q, "hKv": h_kv, "causal": causal, "dtype": "bf16", "pageBlock": 64, "seed": 5,
+             "seqlens": generate_seqlens(b, s_q, 150, "normal", 9)}
+        p = make_problem(torch, c, device)
+        got = torch_decode(torch, p["q"], p["kvcache"], p["block_table"], p["seqlens"], p["max_len"], causal, p["scale"]).double()
+        q, kv, tbl = p["q"].double(), p["kvcache"].double(), p["block_table"].long()
+        grp = h_q // h_kv
+        for i, L in enumerate(c["seqlens"]):
+            toks = torch.arange(L, device=device)
+            rows = kv[tbl[i, toks // 64], toks % 64]                       # [L, h_kv, 576]
+            for s in range(s_q):
+                vis = L - s_q + s + 1 if causal else L
+                for h in range(h_q):
+                    k = rows[:vis, h // grp]
+                    w = torch.softmax((k @ q[i, s, h]) * p["scale"], dim=0)
+                    ref = w @ k[:, :D_V]
+                    err = (got[i, s, h] - ref).abs().max().item() / max(1e-6, ref.abs().max().item())
+                    worst = max(worst, err)
+    # bf16 logits and probabilities: about 2^-8 relative per element, far less after averaging over keys.
+    if worst > 2e-2:
+        raise SystemExit(f"check failed: torch_decode differs from the float64 reference by {worst:.3g} (relative)")
+    print(f"check ok: torch_decode matches the float64 per-request reference (worst relative error {worst:.2e})")
+
+
 def time_calls(torch, fn, warmup, iters):
     for _ in range(warmup):
         fn()
@@ -295,7 +323,8 @@ def flashmla_runner(torch, fm, prob, c):
 
 def git_commit(root):
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip() or "unknown"
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        return out if len(out) == 40 and all(ch in "0123456789abcdef" for ch in out) else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -310,6 +339,7 @@ def main():
     ap.add_argument("--plan-only", action="store_true")
     ap.add_argument("--selftest", action="store_true")
     ap.add_argument("--retry-errors", action="store_true")
+    ap.add_argument("--check", action="store_true", help="compare the PyTorch decode with a float64 reference and exit")
     a = ap.parse_args()
 
     if a.selftest:
@@ -328,8 +358,14 @@ def main():
                 print(json.dumps({"sweep": c["sweep"], "configId": c["configId"], "trials": trials_for(d, a.quick),
                                   "impls": [i["impl"] for i in d["implementations"]], "sum": sum(c["seqlens"]), "max": c["maxSk"]}))
         return 0
+    if a.check:
+        import torch  # noqa: PLC0415
+        if not torch.cuda.is_available():
+            raise SystemExit("check needs a CUDA device")
+        check_decode(torch, torch.device("cuda:0"))
+        return 0
     if not a.out:
-        ap.error("--out is required (or --plan-only / --selftest)")
+        ap.error("--out is required (or --plan-only / --selftest / --check)")
     os.makedirs(a.out, exist_ok=True)
     notes = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "command": sys.argv,
              "gitCommit": git_commit(root), "sweeps": [{"name": d["name"], "sha256": d["sha256"]} for d in defs]}

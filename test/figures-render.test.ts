@@ -49,10 +49,12 @@ describe("figures/style", () => {
     assert.deepStrictEqual(wrapText("aa bb cc dd", 5), ["aa bb", "cc dd"]);
     assert.deepStrictEqual(wrapText("averyveryverylongword x", 5), ["averyveryverylongword", "x"]);
     const long = "Measured on NVIDIA H100 80GB HBM3 (132 SMs, driver 550.54.15, CUDA 12.4), 2026-11-21; run 2026-11-21-nvidia-h100, commit 0123456. Ceilings: measured copy 3000 GB/s.";
-    const l = paperLayout({ x: { quantity: "a", unit: "s" }, y: { quantity: "b", unit: "s" }, caption: long }) as { annotations: { text: string }[]; margin: { b: number } };
+    const l = paperLayout({ x: { quantity: "a", unit: "s" }, y: { quantity: "b", unit: "s" }, caption: long, title: "Fig" }) as { annotations: { text: string; yshift: number }[]; margin: { b: number } };
     const lines = l.annotations[0].text.split("<br>");
-    assert.ok(lines.length >= 2 && lines.every((x) => x.length <= 70));
-    assert.strictEqual(l.margin.b, 50 + 12 * lines.length);
+    assert.ok(lines.length >= 2 && lines.every((x) => x.replace(/<\/?b>/g, "").length <= 70));
+    assert.ok(lines[0].startsWith("<b>Fig.</b> Measured"));
+    // The bottom margin holds the tick labels, the axis title and every caption line.
+    assert.strictEqual(l.margin.b, -l.annotations[0].yshift + 8 + 12 * lines.length);
   });
   it("captions state the GPU and the date", () => {
     const c = caption({ gpuName: "NVIDIA H100 80GB HBM3", date: "2026-11-21T10:00:00Z", smCount: 132, gitCommit: "abcdef0123" });

@@ -293,13 +293,17 @@ export function tflopsVsRowsFigure(run: LoadedRun): FigureResult {
   if (ctx.sheet) curve(ctx.sheet, "roofline, datasheet", "dash", "#777777");
   let i = 0;
   for (const [label, rs0] of byLabel(rows)) {
+    let first = true;
     for (const sweep of [SWEEPS.heads, SWEEPS.speculative]) {
       const rs = rs0.filter((r) => r.sweep === sweep).sort((a, b) => rowsPerHead(a) - rowsPerHead(b) || a.mean_sk - b.mean_sk);
       if (rs.length === 0) continue;
+      // One legend entry per implementation; the marker shape (explained in the caption) tells the sweeps apart.
       data.push({
         type: "scatter",
         mode: "markers",
-        name: `${label}, ${sweep === SWEEPS.heads ? "h_q sweep (s_q=1)" : "s_q sweep (h_q=128)"}`,
+        name: label,
+        legendgroup: label,
+        showlegend: first,
         x: rs.map(rowsPerHead),
         y: rs.map((r) => r.tflops_median),
         error_y: errorBars(rs.map((r) => r.tflops_median), rs.map((r) => r.tflops_min), rs.map((r) => r.tflops_max)),
@@ -307,13 +311,14 @@ export function tflopsVsRowsFigure(run: LoadedRun): FigureResult {
         text: rs.map(hover),
         hovertemplate: "%{text}<extra></extra>",
       });
+      first = false;
     }
     i++;
   }
   const cross = ctx.best ? crossoverRows(ctx.best, sk) : undefined;
   const cap = caption(
     ctx.provenance,
-    `b=128, h_kv=1; roofline drawn for s_k=${sk}.${cross ? ` Crossover (${ctx.bestIsMeasured ? "measured" : "datasheet"} ceilings) at h_q·s_q ≈ ${cross.toFixed(0)}.` : ""}`,
+    `b=128, h_kv=1; circles: h_q sweep (s_q=1, s_k=8192), squares: s_q sweep (h_q=128, s_k=4k/16k); roofline drawn for s_k=${sk}.${cross ? ` Crossover (${ctx.bestIsMeasured ? "measured" : "datasheet"} ceilings) at h_q·s_q ≈ ${cross.toFixed(0)}.` : ""}`,
   );
   const layout = paperLayout({
     x: { quantity: "query rows per KV head h_q·s_q", unit: "rows", log: true, tickvals: ticks },
@@ -364,6 +369,8 @@ export function ladderFigure(run: LoadedRun): FigureResult {
   });
   const order = (r: AggRow): number => (r.impl === "ours" ? Number(r.kernel_version) : r.impl === "flashmla" ? 1e6 : -1);
   const labels = [...new Map([...rows].sort((a, b) => order(a) - order(b)).map((r) => [r.label, r])).keys()];
+  // Two-line tick labels stay horizontal at single-column width: "v2<br>mma_sync".
+  const tick = (l: string): string => l.replace(/^ours v(\d+) \((.*)\)$/, "v$1<br>$2").replace(/^PyTorch \(eager\)$/, "PyTorch<br>eager");
   const data = configs.map((cid, i) => {
     const rs = labels.map((l) => rows.find((r) => r.config_id === cid && r.label === l));
     const frac = rs.map((r) => (r ? (100 * rooflineTimeSeconds({ b: r.b, sQ: r.s_q, hQ: r.h_q, hKv: r.h_kv, meanSk: r.actual_mean_sk }, ceil)) / (r.us_median * 1e-6) : NaN));
@@ -372,11 +379,13 @@ export function ladderFigure(run: LoadedRun): FigureResult {
     return {
       type: "bar",
       name: `${bound}: h_q=${first.h_q}, s_q=${first.s_q}, s_k=${first.mean_sk} (${first.intensity.toFixed(0)} FLOP/B)`,
-      x: labels,
+      x: labels.map(tick),
       y: frac,
       marker: { color: colorFor(i), line: { color: "#000", width: 0.5 } },
       text: rs.map((r) => (r ? (bound === "memory-bound" ? `${r.gbps_median.toFixed(0)} GB/s` : `${r.tflops_median.toFixed(0)} TF/s`) : "")),
       textposition: "outside",
+      textangle: -90,
+      cliponaxis: false,
       textfont: { size: 9 },
       customdata: rs.map((r) => (r ? hover(r) : "not measured")),
       hovertemplate: "%{customdata}<br>%{y:.1f}% of roofline<extra></extra>",
@@ -385,12 +394,17 @@ export function ladderFigure(run: LoadedRun): FigureResult {
   const cap = caption(ctx.provenance, `Roofline time from ${ctx.bestIsMeasured ? "measured" : "datasheet"} ceilings; labels: median GB/s (memory-bound) or TFLOP/s (compute-bound).`);
   const layout = paperLayout({
     x: { quantity: "implementation", unit: "kernel version", category: true },
-    y: { quantity: "roofline time / measured time", unit: "%", range: [0, 115] },
+    y: { quantity: "roofline time / measured time", unit: "%", range: [0, 130] },
     caption: cap,
+    // two-line tick labels ("v2" / "mma_sync")
+    captionOffset: 62,
     height: 340,
   });
   layout.barmode = "group";
   layout.legend = { ...(layout.legend as object), font: { size: 9 } };
+  // Bar labels keep their size instead of shrinking to fit the bar width.
+  layout.uniformtext = { minsize: 8, mode: "show" };
+  (layout.xaxis as Record<string, unknown>).tickangle = 0;
   return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
 }
 

@@ -124,6 +124,8 @@ export interface PaperLayoutOptions {
   showLegend?: boolean;
   /** wrap the caption at this many characters; default from the width (the caption starts at the plot's left edge, so pass less for wide tick labels) */
   captionChars?: number;
+  /** px from the plot's bottom edge to the caption; default 44 (one line of tick labels and the axis title) */
+  captionOffset?: number;
   width?: number;
   height?: number;
 }
@@ -143,7 +145,7 @@ export function paperLayout(o: PaperLayoutOptions): Record<string, unknown> {
     font: { family: FONT_FAMILY, size: FONT_SIZE, color: "#000" },
     paper_bgcolor: "#fff",
     plot_bgcolor: "#fff",
-    margin: { l: 56, r: 10, t: o.title ? 34 : 10, b: 46 },
+    margin: { l: 56, r: 10, t: 10, b: 46 },
     xaxis: axisLayout("paperLayout", "o.x", o.x),
     yaxis: axisLayout("paperLayout", "o.y", o.y),
     showlegend: o.showLegend ?? true,
@@ -152,14 +154,24 @@ export function paperLayout(o: PaperLayoutOptions): Record<string, unknown> {
     hovermode: "closest",
     colorway: [...PALETTE],
   };
-  if (o.title) layout.title = { text: o.title, font: { size: FONT_SIZE + 1 }, x: 0.5, xanchor: "center" };
   if (o.caption) {
-    // Plotly does not wrap annotation text; ~5.4 px per 9 px glyph, measured on DejaVu Sans.
-    const lines = wrapText(o.caption, o.captionChars ?? Math.max(30, Math.floor((width - 70) / 5.4)));
-    (layout.margin as { b: number }).b = 50 + 12 * lines.length;
+    // An annotation below the axis title. Plotly cannot measure it for us (a bottom title with
+    // automargin overlaps the ticks), so the space is computed: captionOffset px for tick labels and
+    // axis title, then 12 px per caption line. A figure title, if any, leads the caption in bold.
+    const text = o.title ? `${o.title}. ${o.caption}` : o.caption;
+    // Plotly does not wrap annotations; ~5.4 px per 9 px glyph, measured on DejaVu Sans. The caption
+    // starts at the plot's left edge, so the y tick labels' width is not available to it.
+    const lines = wrapText(text, o.captionChars ?? Math.max(30, Math.floor((width - 70) / 5.4)));
+    if (o.title) lines[0] = lines[0].replace(`${o.title}.`, `<b>${o.title}.</b>`);
+    const offset = o.captionOffset ?? 44;
+    if (typeof offset !== "number" || !(offset >= 0)) throw new MlaArgumentError("paperLayout", "o.captionOffset", "a number >= 0", offset);
+    (layout.margin as { b: number }).b = offset + 8 + 12 * lines.length;
     layout.annotations = [
-      { text: lines.join("<br>"), xref: "paper", yref: "paper", x: 0, y: 0, yshift: -44, xanchor: "left", yanchor: "top", showarrow: false, font: { size: 9, color: "#444" }, align: "left" },
+      { text: lines.join("<br>"), xref: "paper", yref: "paper", x: 0, y: 0, yshift: -offset, xanchor: "left", yanchor: "top", showarrow: false, font: { size: 9, color: "#444" }, align: "left" },
     ];
+  } else if (o.title) {
+    layout.title = { text: o.title, font: { size: FONT_SIZE + 1 }, x: 0.5, xanchor: "center" };
+    (layout.margin as { t: number }).t = 34;
   }
   return layout;
 }

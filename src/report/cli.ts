@@ -1,5 +1,5 @@
 /**
- * node dist/src/report/cli.js --data <run> --mode measured|recorded [--recorded <run>]
+ * node dist/src/report/cli.js --data <run> --mode measured|recorded [--recorded <run> | --runs-root data/runs]
  *                             [--figures figures/] [--out figures/REPORT.md] [--why "..."]
  *
  * Writes the Markdown report. --recorded defaults to the run named in
@@ -28,7 +28,8 @@ async function main(argv: string[]): Promise<number> {
   const figDir = typeof flags.figures === "string" ? (flags.figures as string) : path.join(root, "figures");
   const out = typeof flags.out === "string" ? (flags.out as string) : path.join(figDir, "REPORT.md");
   const run = loadRun(data);
-  const recSel = typeof flags.recorded === "string" ? { dir: flags.recorded as string, why: "given with --recorded" } : recordedRun(path.join(root, "data", "runs"));
+  const runsRoot = typeof flags["runs-root"] === "string" ? (flags["runs-root"] as string) : path.join(root, "data", "runs");
+  const recSel = typeof flags.recorded === "string" ? { dir: flags.recorded as string, why: "given with --recorded" } : recordedRun(runsRoot);
   const recorded = recSel.dir && path.resolve(recSel.dir) !== path.resolve(data) ? loadRun(recSel.dir) : recSel.dir ? run : undefined;
   let figures: FigureManifest | undefined;
   const manifest = path.join(figDir, "figures.json");

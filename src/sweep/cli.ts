@@ -7,9 +7,11 @@
  *             guess of the wall time, without a GPU
  *   gpu-count prints the number of CUDA devices the binding sees (0 and the reason on stderr otherwise)
  *   run-dir   [--root data/runs] prints data/runs/<UTC date>-<gpu name> for this machine's GPU
+ *   recorded-run [--root data/runs] prints the recorded run folder (RECORDED, else newest), why on stderr; exit 2 if none
  */
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
+import { recordedRun } from "./aggregate";
 import { Impl, IMPLS, KernelVersionInfo, loadSweepDirectory } from "./definitions";
 import { deviceFactsFrom, gpuDeviceCount, GpuMeasurer, loadGpuBinding } from "./gpu-adapter";
 import { openRunSidecar, projectRoot, slug, writeSidecar } from "./provenance";
@@ -60,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(
       "usage: node dist/src/sweep/cli.js run --out DIR [--quick] [--sweeps DIR] [--only a,b] [--retry-errors] [--no-ceilings]\n" +
         "       node dist/src/sweep/cli.js estimate [--quick] [--kernel-versions N] [--impls ours,torch]\n" +
-        "       node dist/src/sweep/cli.js gpu-count | run-dir [--root data/runs]\n",
+        "       node dist/src/sweep/cli.js gpu-count | run-dir [--root data/runs] | recorded-run [--root data/runs]\n",
     );
     return command === "" && !flags.help ? 2 : 0;
   }
@@ -78,6 +80,14 @@ async function main(argv: string[]): Promise<number> {
     const info = load.binding.deviceInfo(0);
     const date = new Date().toISOString().slice(0, 10);
     process.stdout.write(`${path.join(str(flags, "root", path.join("data", "runs")), `${date}-${slug(info.name)}`)}\n`);
+    return 0;
+  }
+
+  if (command === "recorded-run") {
+    const r = recordedRun(str(flags, "root", path.join(root, "data", "runs")));
+    process.stderr.write(`${r.why}\n`);
+    if (!r.dir) return 2;
+    process.stdout.write(`${r.dir}\n`);
     return 0;
   }
 
@@ -156,7 +166,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
-  throw new MlaArgumentError("sweep cli", "command", "one of run, estimate, gpu-count, run-dir", command);
+  throw new MlaArgumentError("sweep cli", "command", "one of run, estimate, gpu-count, run-dir, recorded-run", command);
 }
 
 if (require.main === module) {

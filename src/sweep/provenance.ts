@@ -99,7 +99,9 @@ export function nvidiaSmiFacts(): Record<string, string> | undefined {
 
 export function gitState(repoDir: string): { commit: string; dirty: boolean | "unknown" } {
   if (typeof repoDir !== "string") throw new MlaArgumentError("gitState", "repoDir", "a path", repoDir);
-  const commit = tryExec("git", ["rev-parse", "HEAD"], repoDir) ?? "unknown";
+  // A copy of the tree without history answers "HEAD" or nothing: only a full hash counts.
+  const out = tryExec("git", ["rev-parse", "HEAD"], repoDir);
+  const commit = out !== undefined && /^[0-9a-f]{40}$/.test(out) ? out : "unknown";
   const status = tryExec("git", ["status", "--porcelain", "--untracked-files=no"], repoDir);
   return { commit, dirty: status === undefined ? "unknown" : status.length > 0 };
 }
