@@ -60,12 +60,16 @@ export function interactiveHtml(spec: FigureSpec, name: string, height: number):
     if (next && next.querySelector("img")) { next.style.display = "none"; return; }
     if (box && tries > 0) setTimeout(function () { hideStatic(el, tries - 1); }, 250);
   }
-  function draw() {
+  // JupyterLab may run this script before the output is attached to the page: wait for it (up to 10 s).
+  function draw(tries) {
     var el = document.getElementById(id);
-    if (!el || !window.Plotly) return;
+    if (!el || !window.Plotly) {
+      if (tries > 0) setTimeout(function () { draw(tries - 1); }, 100);
+      return;
+    }
     window.Plotly.newPlot(el, data, layout, config).then(function () { hideStatic(el, 40); });
   }
-  if (window.Plotly) { draw(); return; }
+  if (window.Plotly) { draw(100); return; }
   var s = document.querySelector("script[data-mla-plotly]");
   if (!s) {
     s = document.createElement("script");
@@ -73,7 +77,7 @@ export function interactiveHtml(spec: FigureSpec, name: string, height: number):
     s.setAttribute("data-mla-plotly", "cdn");
     document.head.appendChild(s);
   }
-  s.addEventListener("load", draw);
+  s.addEventListener("load", function () { draw(100); });
 })();
 </script>`;
 }

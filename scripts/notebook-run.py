@@ -13,6 +13,9 @@ and the cell, when a cell
 A notebook is written back only when every cell passed, so a failure never
 replaces the committed outputs; the failed copy goes to .jupyter-env/failed/.
 With --check nothing under notebooks/ is written (this is what `make test` runs).
+With --compare the fresh outputs must also match the committed ones, except
+images (fonts differ between machines) and cells tagged "nondeterministic"
+(timings): the committed outputs are then known to be what the code prints.
 Unless --check, each executed notebook is also exported to --html-dir as a
 standalone HTML page with plotly.js inlined, so the page works offline.
 """
@@ -40,8 +43,9 @@ class NotebookFailure(Exception):
 
 
 def cell_label(nb_path, index, cell):
-    src = cell.source.strip().splitlines()
-    first = src[0] if src else "<empty>"
+    lines = [l.strip() for l in cell.source.strip().splitlines()]
+    # The first line that says something: many cells open with a bare "{".
+    first = next((l for l in lines if sum(ch.isalnum() for ch in l) >= 3), lines[0] if lines else "<empty>")
     if len(first) > 70:
         first = first[:67] + "..."
     return f"{os.path.relpath(nb_path, REPO)}: cell {index} (0-based, Markdown cells counted; code starting `{first}`)"
@@ -103,6 +107,58 @@ def run_cells(client, nb, nb_path, timeout):
                 raise NotebookFailure(f"{cell_label(nb_path, index, cell)} wrote to stderr or left an error:\n" + "\n".join(problems))
 
 
+NONDETERMINISTIC_TAG = "nondeterministic"
+
+
+def comparable_outputs(cell):
+    """A cell's outputs with images reduced to their kind and consecutive streams joined."""
+    out = []
+    for o in cell.get("outputs", []):
+        kind = o.get("output_type")
+        if kind == "stream":
+            text = o.get("text", "")
+            text = "".join(text) if isinstance(text, list) else text
+            if out and out[-1][0] == "stream" and out[-1][1] == o.get("name"):
+                out[-1] = ("stream", o.get("name"), out[-1][2] + text)
+            else:
+                out.append(("stream", o.get("name"), text))
+        elif kind in ("display_data", "execute_result"):
+            data = o.get("data", {})
+            items = []
+            for mime in sorted(data):
+                value = data[mime]
+                if not isinstance(value, str):
+                    value = "".join(value) if isinstance(value, list) else repr(value)
+                items.append((mime, "<image>" if mime.startswith("image/") else value))
+            out.append((kind, tuple(items)))
+        else:
+            out.append((kind,))
+    return out
+
+
+def first_difference(a, b):
+    a_lines = "\n".join(repr(x) for x in a).splitlines()
+    b_lines = "\n".join(repr(x) for x in b).splitlines()
+    for x, y in zip(a_lines, b_lines):
+        if x != y:
+            return f"committed: {x[:300]}\n    fresh:     {y[:300]}"
+    return f"committed has {len(a)} output(s), the fresh run {len(b)}"
+
+
+def stale_outputs(committed, fresh, nb_path):
+    """Messages for code cells whose deterministic outputs differ from the committed notebook."""
+    if [c.cell_type for c in committed.cells] != [c.cell_type for c in fresh.cells]:
+        return [f"{os.path.relpath(nb_path, REPO)}: cell structure differs from the committed notebook"]
+    problems = []
+    for index, (old, new) in enumerate(zip(committed.cells, fresh.cells)):
+        if new.cell_type != "code" or NONDETERMINISTIC_TAG in new.metadata.get("tags", []):
+            continue
+        a, b = comparable_outputs(old), comparable_outputs(new)
+        if a != b:
+            problems.append(f"{cell_label(nb_path, index, new)}: committed outputs are stale\n    {first_difference(a, b)}")
+    return problems
+
+
 def export_html(nb, nb_path, html_dir):
     from nbconvert import HTMLExporter
 
@@ -126,10 +182,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="+")
     ap.add_argument("--check", action="store_true", help="execute and verify only; write nothing under notebooks/")
+    ap.add_argument("--compare", action="store_true", help="with --check: also fail when outputs differ from the committed ones (images and cells tagged nondeterministic excepted)")
     ap.add_argument("--timeout", type=int, default=300, help="per-cell limit, seconds")
     ap.add_argument("--html-dir", default=os.path.join(REPO, "notebooks", "html"))
     ap.add_argument("--kernel", default="tslab")
     args = ap.parse_args()
+    if args.compare:
+        args.check = True  # comparing against the committed outputs means not overwriting them
 
     failed_dir = os.path.join(REPO, ".jupyter-env", "failed")
     failures = []
@@ -139,6 +198,7 @@ def main():
         start = time.time()
         rel = os.path.relpath(nb_path, REPO)
         print(f"[notebooks] {rel}: executing", flush=True)
+        committed = nbformat.read(nb_path, as_version=4)
         try:
             nb = execute(nb_path, args.timeout, args.kernel)
         except NotebookFailure as exc:
@@ -156,7 +216,14 @@ def main():
             continue
         elapsed = time.time() - start
         if args.check:
-            print(f"[notebooks] {rel}: ok in {elapsed:.1f} s (checked, not written)", flush=True)
+            stale = stale_outputs(committed, nb, nb_path) if args.compare else []
+            if stale:
+                failures.append(stale[0])
+                print("[notebooks] FAILED " + "\n".join(stale), file=sys.stderr, flush=True)
+                print(f"[notebooks] re-run `make notebooks` and commit {rel} if the new outputs are right", file=sys.stderr, flush=True)
+                continue
+            how = "outputs match the committed ones" if args.compare else "not written"
+            print(f"[notebooks] {rel}: ok in {elapsed:.1f} s (checked, {how})", flush=True)
             continue
         nbformat.validate(nb)
         nbformat.write(nb, nb_path)

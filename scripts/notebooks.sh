@@ -4,6 +4,8 @@
 #
 #   scripts/notebooks.sh               execute, write outputs back into the .ipynb, export HTML
 #   scripts/notebooks.sh --check       execute and verify only; the committed notebooks are untouched
+#   scripts/notebooks.sh --check --compare   ... and fail if an output differs from the committed one
+#                                      (images and cells tagged "nondeterministic", i.e. timings, excepted)
 #   scripts/notebooks.sh [--check] notebooks/01-from-mha-to-mla.ipynb ...   only these
 #
 # Environment: NOTEBOOK_CELL_TIMEOUT (seconds per cell, default 300),
@@ -20,8 +22,8 @@ CHECK=()
 NOTEBOOKS=()
 for arg in "$@"; do
   case "$arg" in
-    --check) CHECK=(--check) ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --check|--compare) CHECK+=("$arg") ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) NOTEBOOKS+=("$arg") ;;
   esac
 done
