@@ -245,6 +245,21 @@ describe("sweep/runner", () => {
     fs.rmSync(dir, { recursive: true });
   });
 
+  it("primes the GPU with untimed runs of the first configuration still to measure", async () => {
+    const dir = tmpdir();
+    const plan = planRun([parseSweepDefinition(minimalDef(), "mem.json")], { kernelVersions: KV, impls: ["ours"], quick: true });
+    const log: string[] = [];
+    const s = await runSweeps({ outDir: dir, plan, measure: fakeMeasure(log), primingRuns: 2 });
+    assert.strictEqual(log.length, s.measured + 2);
+    assert.deepStrictEqual(log.slice(0, 2), [`${plan[0].cfg.configId}/ours2`, `${plan[0].cfg.configId}/ours2`]);
+    assert.strictEqual(parseCsv(fs.readFileSync(s.csvPath, "utf8")).rows.length, s.measured);
+    const log2: string[] = [];
+    await runSweeps({ outDir: dir, plan, measure: fakeMeasure(log2), primingRuns: 2 });
+    assert.strictEqual(log2.length, 0, "nothing left to measure: no priming either");
+    await assert.rejects(runSweeps({ outDir: dir, plan, measure: fakeMeasure([]), primingRuns: -1 }), /o\.primingRuns/);
+    fs.rmSync(dir, { recursive: true });
+  });
+
   it("rejects a measurement that is not a positive time", async () => {
     const dir = tmpdir();
     const plan = planRun([parseSweepDefinition(minimalDef(), "mem.json")], { kernelVersions: [KV[0]], impls: ["ours"], quick: true });

@@ -159,7 +159,7 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     try {
-      const s = await runSweeps({ outDir: out, plan, measure: m.measure, onConfigDone: m.configDone, retryErrors: flags["retry-errors"] === true, progress: stderrProgress() });
+      const s = await runSweeps({ outDir: out, plan, measure: m.measure, onConfigDone: m.configDone, retryErrors: flags["retry-errors"] === true, progress: stderrProgress(), primingRuns: 2 });
       return s.errors > 0 && s.measured === 0 && s.skipped === 0 ? 1 : 0;
     } finally {
       m.release();

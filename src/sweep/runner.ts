@@ -152,6 +152,12 @@ export interface RunOptions {
   now?: () => Date;
   /** results file name in outDir */
   csvName?: string;
+  /**
+   * Untimed measurements of the first configuration still to run, before any recorded one.
+   * The first trials of a session otherwise run on a cold GPU (clocks ramping, first-touch page
+   * mapping) and showed a 20% spread where later ones show < 1%.
+   */
+  primingRuns?: number;
 }
 
 export interface RunSummary {
@@ -174,6 +180,8 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
   if (!Array.isArray(o.plan)) throw new MlaArgumentError(fn, "o.plan", "an array from planRun", o.plan);
   if (typeof o.measure !== "function") throw new MlaArgumentError(fn, "o.measure", "a function (cfg, impl) => Promise<{us}>", o.measure);
   if (o.onConfigDone !== undefined && typeof o.onConfigDone !== "function") throw new MlaArgumentError(fn, "o.onConfigDone", "a function", o.onConfigDone);
+  const priming = o.primingRuns ?? 0;
+  if (!Number.isInteger(priming) || priming < 0) throw new MlaArgumentError(fn, "o.primingRuns", "an integer >= 0", priming);
   const now = o.now ?? (() => new Date());
   fs.mkdirSync(o.outDir, { recursive: true });
   const csvPath = path.join(o.outDir, o.csvName ?? "results.csv");
@@ -187,6 +195,17 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
   let finished = 0;
   o.progress?.start(totalTasks, `${o.plan.length} configurations, ${totalTasks} measurements`);
   try {
+    const firstTodo = o.plan.find((p) => p.impls.some((im) => Array.from({ length: p.trials }, (_, t) => t).some((t) => {
+      const st = done.get(resultKey({ sweep: p.cfg.sweep, config_id: p.cfg.configId, impl: im.impl, kernel_version: im.kernelVersion ?? "", trial: t }));
+      return st === undefined || (st !== "ok" && o.retryErrors);
+    })));
+    if (firstTodo && priming > 0) {
+      const im = firstTodo.impls[firstTodo.impls.length - 1];
+      for (let k = 0; k < priming; k++) {
+        // A failure here is the configuration's own failure: it will be recorded when measured for real.
+        await o.measure(firstTodo.cfg, im).catch(() => undefined);
+      }
+    }
     for (const p of o.plan) {
       const c = p.cfg;
       const shape = { b: c.b, sQ: c.sQ, hQ: c.hQ, hKv: c.hKv, meanSk: c.actualMeanSk };
