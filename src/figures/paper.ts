@@ -157,7 +157,8 @@ export function rooflineFigure(run: LoadedRun): FigureResult {
   const title = "Roofline: MLA decode on this GPU";
   const name = "roofline";
   const ctx = runContext(run);
-  const rows = newestOurs(run.agg.filter(ok).filter((r) => r.sweep !== SWEEPS.ladder || r.impl !== "ours"));
+  // Newest kernel only: the older versions' points belong to the ladder figure.
+  const rows = newestOurs(run.agg.filter(ok));
   if (rows.length === 0) return { name, title, skipped: "no successful measurements in the run" };
   if (!ctx.best) return { name, title, skipped: `no ceilings: no probe results and no datasheet entry for "${ctx.provenance.gpuName}"` };
   const xs = rows.map((r) => r.intensity);
