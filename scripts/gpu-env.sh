@@ -12,4 +12,5 @@ fi
 [ -e dist ] || cp -r $C/dist dist
 export PYTHONUNBUFFERED=1
 echo "node $(node --version) on $(hostname); GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null)"
+export MLA_CARRIED=1
 set +e

@@ -70,7 +70,7 @@ describe("sweep/seqlens", () => {
 describe("sweep/definitions", () => {
   it("loads every file in data/sweeps", () => {
     const defs = loadSweepDirectory(REPO_SWEEPS);
-    assert.deepStrictEqual(defs.map((d) => d.name), ["flashmla-grid", "heads", "seqlen", "batch", "speculative", "ladder"]);
+    assert.deepStrictEqual(defs.map((d) => d.name), ["flashmla-grid", "heads", "seqlen", "batch", "speculative", "ladder", "targets"]);
     const grid = defs[0];
     const cfgs = expandConfigs(grid);
     assert.strictEqual(cfgs.length, 8);
