@@ -101,9 +101,15 @@ export function gitState(repoDir: string): { commit: string; dirty: boolean | "u
   if (typeof repoDir !== "string") throw new MlaArgumentError("gitState", "repoDir", "a path", repoDir);
   // A copy of the tree without history answers "HEAD" or nothing: only a full hash counts.
   const out = tryExec("git", ["rev-parse", "HEAD"], repoDir);
-  const commit = out !== undefined && /^[0-9a-f]{40}$/.test(out) ? out : "unknown";
-  const status = tryExec("git", ["status", "--porcelain", "--untracked-files=no"], repoDir);
-  return { commit, dirty: status === undefined ? "unknown" : status.length > 0 };
+  if (out !== undefined && /^[0-9a-f]{40}$/.test(out)) {
+    const status = tryExec("git", ["status", "--porcelain", "--untracked-files=no"], repoDir);
+    return { commit: out, dirty: status === undefined ? "unknown" : status.length > 0 };
+  }
+  // A GPU machine gets a copy without .git: scripts/gpu-pack.sh records the commit
+  // it packed and scripts/gpu-reproduce.sh passes it on as MLA_COMMIT ("<sha>" or "<sha>-dirty").
+  const carried = /^([0-9a-f]{40})(-dirty)?$/.exec(process.env.MLA_COMMIT ?? "");
+  if (carried) return { commit: carried[1], dirty: carried[2] !== undefined };
+  return { commit: "unknown", dirty: "unknown" };
 }
 
 /** The project root: the nearest folder above this file with a package.json. */

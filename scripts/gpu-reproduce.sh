@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One device-tool call for the recorded run: `make reproduce` end to end on a
+# GPU machine that has only the carried runtime (scripts/gpu-pack.sh), timed,
+# with everything it wrote packed into $OUT/reproduce.tar.gz (the device tool
+# brings back few files, so the run folder travels as one archive).
+#   device run: export CARRY=.carry-repro; source scripts/gpu-env.sh; scripts/gpu-reproduce.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/reproduce-out}
+mkdir -p "$OUT/gpu"
+commit=$(cat "${CARRY:-.carry}/COMMIT" 2>/dev/null || git rev-parse HEAD 2>/dev/null || echo unknown)
+export MLA_COMMIT="$commit" MLA_GPU_RESULTS_DIR="$OUT/gpu"
+t0=$(date +%s)
+set -o pipefail
+make reproduce 2>&1 | tee "$OUT/reproduce.log"
+rc=${PIPESTATUS[0]}
+t1=$(date +%s)
+echo "make reproduce: rc=$rc, wall $((t1 - t0)) s, commit $commit, $(date -u +%FT%TZ)" | tee -a "$OUT/reproduce.log"
+tar -czf "$OUT/reproduce.tar.gz" data/runs figures "$OUT/gpu" 2>/dev/null
+ls -la "$OUT"
+exit $rc
