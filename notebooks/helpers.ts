@@ -142,3 +142,14 @@ export function expectTrue(what: string, cond: boolean): void {
   console.log(`${cond ? "ok  " : "FAIL"} ${what}`);
   if (!cond) throw new Error(`check failed: ${what}`);
 }
+
+/**
+ * A figure title for a paperLayout whose legend sits above the plot: the
+ * title goes to the top of the figure and the top margin grows to hold the
+ * title and `legendRows` rows of legend, so the two never overlap.
+ */
+export function withTitle(layout: Record<string, unknown>, title: string, legendRows = 1): Record<string, unknown> {
+  const margin = { ...((layout.margin as Record<string, number>) ?? {}) };
+  margin.t = 36 + 20 * legendRows;
+  return { ...layout, margin, title: { text: title, font: { size: 14 }, x: 0.5, xanchor: "center", y: 0.995, yref: "container", yanchor: "top" } };
+}
