@@ -34,17 +34,18 @@ endif
 kernels:
 	$(MAKE) -C kernels lib
 
-# Everything that runs without a GPU: unit tests, the compile of the kernels
-# where nvcc exists, and every notebook executed top to bottom and compared
-# with its committed outputs. GPU-only tests report themselves pending.
+# Everything that runs without a GPU: the compile of the kernels where nvcc
+# exists, every notebook executed top to bottom and compared with its
+# committed outputs, then the unit tests (mocha's summary closes the output).
+# GPU-only tests report themselves pending, with the reason.
 test: build
 ifeq ($(HAVE_NVCC),yes)
 	$(MAKE) -C kernels lib
 else
 	@echo "nvcc not found: skipping the kernel build (GPU tests will be pending)"
 endif
-	$(MOCHA)
 	NOTEBOOKS_SKIP_BUILD=1 scripts/notebooks.sh --check --compare
+	$(MOCHA)
 
 # The kernels against the float64 reference on a GPU (pending without one).
 # MLA_GPU_RESULTS_DIR=<dir> also writes the per-case table as gpu-correctness.csv.
