@@ -153,3 +153,92 @@ export function withTitle(layout: Record<string, unknown>, title: string, legend
   margin.t = 36 + 20 * legendRows;
   return { ...layout, margin, title: { text: title, font: { size: 14 }, x: 0.5, xanchor: "center", y: 0.995, yref: "container", yanchor: "top" } };
 }
+
+// ---------------------------------------------------------------------------
+// Recorded native benchmark logs (data/gpu-runs/kernels-*.log), written by
+// kernels/gpu-check.sh: device line, ceiling probes and the bench table of
+// every kernel version. Parsed, never retyped, by notebooks 4 and 5.
+
+export interface LadderRow {
+  dtype: string;
+  config: string;
+  b: number;
+  sQ: number;
+  hQ: number;
+  hKv: number;
+  sK: number;
+  version: number;
+  /** median microseconds per decode step (decode + combine) */
+  us: number;
+  gbps: number;
+  tflops: number;
+}
+
+export interface LadderLog {
+  file: string;
+  /** the "=== date:" line, parsed; NaN if absent */
+  date: number;
+  dateText: string;
+  device: string;
+  copyGBps?: number;
+  gemmTflops?: number;
+  rows: LadderRow[];
+}
+
+/** Parses one kernels-native / kernels-perf log. Columns are located by the table's header line. */
+export function parseLadderLog(file: string): LadderLog {
+  const text = fs.readFileSync(file, "utf8");
+  const lines = text.split("\n");
+  const dateLine = lines.find((l) => l.startsWith("=== date:"));
+  const dateText = dateLine ? dateLine.slice("=== date:".length).trim() : "";
+  const device = (/^device: ([^,]+)/m.exec(text) ?? [])[1] ?? "unknown device";
+  const num = (re: RegExp): number | undefined => {
+    const m = re.exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const rows: LadderRow[] = [];
+  let dtype = "bf16";
+  let header: string[] | null = null;
+  for (const line of lines) {
+    const sec = /^=== bench(?: \((\w+)\))?/.exec(line);
+    if (sec) {
+      dtype = sec[1] ?? "bf16";
+      header = null;
+      continue;
+    }
+    if (/^config\s+ver\s/.test(line)) {
+      header = line.trim().split(/\s+/).slice(1); // after "config"
+      continue;
+    }
+    const m = /^b=(\d+) s_q=(\d+) h_q=(\d+) h_kv=(\d+) s_k=(\d+)\s+(.*)$/.exec(line);
+    if (!m || !header) continue;
+    const cells = m[6].trim().split(/\s+/);
+    const col = (name: string): number => {
+      const i = header!.indexOf(name);
+      return i >= 0 && i < cells.length ? Number(cells[i].replace(/%$/, "")) : NaN;
+    };
+    const ver = /^v(\d+)$/.exec(cells[0]);
+    if (!ver) continue;
+    rows.push({
+      dtype, config: `b=${m[1]} s_q=${m[2]} h_q=${m[3]} h_kv=${m[4]} s_k=${m[5]}`,
+      b: Number(m[1]), sQ: Number(m[2]), hQ: Number(m[3]), hKv: Number(m[4]), sK: Number(m[5]),
+      version: Number(ver[1]), us: col("us(med)"), gbps: col("GB/s"), tflops: col("TFLOP/s"),
+    });
+  }
+  return {
+    file, date: Date.parse(dateText.replace(/(\d)(AM|PM)/, "$1 $2")), dateText, device,
+    copyGBps: num(/probe: device-to-device copy[^:]*:\s*([\d.]+) GB\/s/), gemmTflops: num(/probe: cuBLAS bf16 GEMM[^:]*:\s*([\d.]+) TFLOP\/s/),
+    rows,
+  };
+}
+
+/** Every kernels-native-*.log and kernels-perf-*.log under dir with a bench table, oldest first (by the log's own date line, then name). */
+export function ladderLogs(dir: string): LadderLog[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^kernels-(native|perf)-.*\.log$/.test(f))
+    .map((f) => parseLadderLog(`${dir}/${f}`))
+    .filter((l) => l.rows.length > 0)
+    .sort((a, b) => (Number.isNaN(a.date) || Number.isNaN(b.date) || a.date === b.date ? a.file.localeCompare(b.file) : a.date - b.date));
+}
