@@ -14,7 +14,7 @@ import * as path from "path";
 
 const NOTEBOOK_DIR = path.resolve(__dirname, "..", "..", "notebooks");
 /** Notebooks that must exist; later ones are picked up by the NN-*.ipynb pattern. */
-const REQUIRED = ["01-from-mha-to-mla.ipynb", "02-reference-decoder.ipynb"];
+const REQUIRED = ["01-from-mha-to-mla.ipynb", "02-reference-decoder.ipynb", "03-scheduling.ipynb", "04-hopper-kernel.ipynb", "05-roofline.ipynb"];
 
 type Json = Record<string, unknown>;
 
