@@ -68,6 +68,7 @@ describe("artifact: citation, license, version", () => {
     assert.ok(bib.includes(`version = {${pkg.version}}`));
     assert.ok(bib.includes("author  = {{The mla-hopper-decode authors}}"));
     assert.match(bibtexFromCff(sub, true), /^@misc\{/);
+    assert.throws(() => bibtexFromCff(sub, false, "bad key"), (e: unknown) => e instanceof MlaArgumentError && e.argument === "key");
     const person = parseCffSubset('cff-version: 1.2.0\nauthors:\n  - family-names: "van Rossum"\n    given-names: Guido\ntitle: t\nversion: 1.0.0\ndate-released: 2020-01-02\n');
     assert.deepStrictEqual(person.authors, [{ name: "van Rossum, Guido", entity: false }]);
     assert.throws(() => parseCffSubset("title t\n"), (e: unknown) => e instanceof MlaArgumentError && e.argument === "text (line 1)");

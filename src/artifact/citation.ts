@@ -76,11 +76,16 @@ function bibEscape(s: string): string {
 
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
-/** A biblatex @software entry (and, with `misc`, the classic-BibTeX @misc equivalent) from the CFF. */
-export function bibtexFromCff(cff: CffSubset, misc = false): string {
+/**
+ * A biblatex @software entry (with `misc`, the classic-BibTeX @misc
+ * equivalent) from the CFF. `key` defaults to the npm package name: a key
+ * derived from the title would change whenever the title is reworded.
+ */
+export function bibtexFromCff(cff: CffSubset, misc = false, key = "mla_hopper_decode"): string {
   const fn = "bibtexFromCff";
   if (typeof cff !== "object" || cff === null || typeof cff.scalars !== "object" || !Array.isArray(cff.authors)) throw new MlaArgumentError(fn, "cff", "a CffSubset (parseCffSubset)", cff);
   if (typeof misc !== "boolean") throw new MlaArgumentError(fn, "misc", "a boolean", misc);
+  if (typeof key !== "string" || !/^[A-Za-z][\w-]*$/.test(key)) throw new MlaArgumentError(fn, "key", "a BibTeX key (letters, digits, _ and -)", key);
   const s = cff.scalars;
   for (const k of ["title", "version", "date-released"]) if (!s[k]) throw new MlaArgumentError(fn, `cff.scalars["${k}"]`, "a non-empty value", s[k]);
   const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s["date-released"]);
@@ -88,7 +93,6 @@ export function bibtexFromCff(cff: CffSubset, misc = false): string {
   if (cff.authors.length === 0) throw new MlaArgumentError(fn, "cff.authors", "at least one author", cff.authors);
   // An entity in braces: BibTeX would otherwise split "The mla-hopper-decode authors" into a first and a last name.
   const author = cff.authors.map((a) => (a.entity ? `{${bibEscape(a.name)}}` : bibEscape(a.name))).join(" and ");
-  const short = (s.title.split(":")[0] || "software").toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "");
   const fields: [string, string][] = [
     ["author", `{${author}}`],
     // Double braces keep the title's capitals (NVIDIA, Hopper, MLA) in styles that lower-case titles.
@@ -101,14 +105,15 @@ export function bibtexFromCff(cff: CffSubset, misc = false): string {
   if (s["repository-code"]) fields.push(["url", `{${s["repository-code"]}}`]);
   if (s.doi) fields.push(["doi", `{${s.doi}}`]);
   const width = Math.max(...fields.map(([k]) => k.length));
-  return `@${misc ? "misc" : "software"}{${short}_${date[1]},\n${fields.map(([k, v]) => `  ${k.padEnd(width)} = ${v}`).join(",\n")}\n}\n`;
+  return `@${misc ? "misc" : "software"}{${key}_${date[1]},\n${fields.map(([k, v]) => `  ${k.padEnd(width)} = ${v}`).join(",\n")}\n}\n`;
 }
 
 function main(argv: string[]): number {
   const root = projectRoot();
   const cff = parseCffSubset(fs.readFileSync(path.join(root, "CITATION.cff"), "utf8"));
   if (argv[0] === "bibtex") {
-    process.stdout.write(bibtexFromCff(cff, argv[1] === "--misc"));
+    const name = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).name;
+    process.stdout.write(bibtexFromCff(cff, argv[1] === "--misc", String(name).replace(/[^A-Za-z0-9]+/g, "_")));
     return 0;
   }
   if (argv[0] === "version") {
