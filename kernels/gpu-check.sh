@@ -1,34 +1,65 @@
 #!/usr/bin/env bash
-# gpu-check.sh -- one-shot check on a GPU machine: build (sm_90a), selftest,
-# compute-sanitizer memcheck, ptxas numbers, and the v1/v2 benchmark.
+# gpu-check.sh -- one-shot check on a GPU machine: build (sm_90a), ptxas
+# numbers, SASS counts, selftest, compute-sanitizer memcheck, benchmarks.
 # Usage (from the repo root): bash kernels/gpu-check.sh  [writes logs to $OUT]
+# Environment:
+#   SKIP_BUILD=1   use the binaries already in kernels/build (built elsewhere
+#                  with the same nvcc; saves device time)
+#   NEW_VERSIONS=LO-HI  versions tested in their own processes (default 5-6),
+#                  so that a crash there cannot take the older versions' results with it
+#   BENCH_FP16=1   also run the fp16 benchmark
 set -u
 OUT=${OUT:-/tmp/mla-out}
 mkdir -p "$OUT"
-LOG="$OUT/kernels-native.log"
+LOG="$OUT/kernels-perf.log"
 cd "$(dirname "$0")"
 exec > >(tee -a "$LOG") 2>&1
+NEW=${NEW_VERSIONS:-5-6}
+NLO=${NEW%-*}; NHI=${NEW#*-}; OLDHI=$((NLO - 1))
+export MLA_V5_STRICT=1   # v5/v6: tensor-map failure is an error, not a silent v4 fallback
 echo "=== date: $(date -u)"
-echo "=== nvidia-smi"; nvidia-smi || true
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,power.draw,temperature.gpu --format=csv || true
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.draw,temperature.gpu --format=csv || true
 echo "=== nvcc"; nvcc --version | tail -2
-echo "=== build"
-make clean >/dev/null
-if ! make -j4 all > "$OUT/build.log" 2>&1; then cat "$OUT/build.log"; echo "BUILD FAILED"; exit 1; fi
-cp build/ptxas-report.txt "$OUT/ptxas-report.txt"
-echo "=== ptxas (registers / smem / spills)"
-grep -E "Compiling entry|registers|spill" build/ptxas-report.txt | sed 's/ptxas info    : //'
-echo "=== SASS instruction counts (libmla.so)"
-cuobjdump --dump-sass build/libmla.so > "$OUT/sass.txt" 2>/dev/null && for k in HGMMA HMMA LDSM LDGSTS LDL STL; do printf "%-7s %s\n" $k "$(grep -c "$k" "$OUT/sass.txt")"; done; rm -f "$OUT/sass.txt"
-echo "=== selftest (full)"
-timeout 180 ./build/selftest; echo "selftest rc=$?"
+if [ "${SKIP_BUILD:-0}" = 1 ] && [ -x build/selftest ] && [ -x build/bench ] && [ -f build/libmla.so ]; then
+  echo "=== build: using prebuilt kernels/build ($(cat build/BUILD_INFO 2>/dev/null))"
+else
+  echo "=== build"
+  make clean >/dev/null
+  if ! make -j8 all > "$OUT/build.log" 2>&1; then cat "$OUT/build.log"; echo "BUILD FAILED"; exit 1; fi
+fi
+cp build/ptxas-report.txt "$OUT/ptxas-report.txt" 2>/dev/null
+echo "=== ptxas (registers / smem / spills), decode kernels"
+grep -a -A3 "Compiling entry.*decode_v" build/ptxas-report.txt | grep -a -E "Compiling|registers|spill" | sed 's/ptxas info    : //; s/(mla::DecodeArgs)//; s/for .sm_90a.//'
+echo "=== ptxas advisories (C75xx: wgmma serialisation etc.)"; grep -a -c "C7518\|C7510" build/ptxas-report.txt
+echo "=== SASS instruction counts per decode kernel (bf16)"
+if cuobjdump --dump-sass build/libmla.so > /tmp/mla-sass.txt 2>/dev/null; then
+  awk '/Function : /{name=$3} {print name "\t" $0}' /tmp/mla-sass.txt | grep -a "decode_v.*nv_bfloat16" > /tmp/mla-sass-bf16.txt
+  for v in 1 2 3 4 5 6; do
+    f=$(grep -a "decode_v${v}_kernel" /tmp/mla-sass-bf16.txt)
+    printf "v%d " $v; for k in HGMMA HMMA LDSM LDGSTS UTMALDG SYNCS BAR LDL STL; do printf "%s=%s " $k "$(printf '%s\n' "$f" | grep -a -c "$k")"; done; echo
+  done
+fi
+echo "=== selftest v1-v$OLDHI (full)"
+timeout 150 ./build/selftest --versions 1-$OLDHI; echo "selftest v1-v$OLDHI rc=$?"
+echo "=== selftest v$NLO-v$NHI (full)"
+for v in $(seq $NLO $NHI); do timeout 90 ./build/selftest --versions $v-$v; echo "selftest v$v rc=$?"; done
 echo "=== compute-sanitizer memcheck (selftest --quick)"
-timeout 150 compute-sanitizer --tool memcheck --print-limit 20 ./build/selftest --quick 2>&1 | tail -25; echo "memcheck rc=${PIPESTATUS[0]}"
+for r in 1-$OLDHI $(for v in $(seq $NLO $NHI); do echo $v-$v; done); do
+  timeout 150 compute-sanitizer --tool memcheck --print-limit 20 ./build/selftest --quick --versions $r 2>&1 | grep -a -E "PASS|FAIL|ERROR SUMMARY|=========" | tail -30
+  echo "memcheck versions $r rc=${PIPESTATUS[0]}"
+done
 echo "=== bench (bf16)"
 CUB=$(ls /usr/local/cuda/lib64/libcublas.so* 2>/dev/null | head -1)
 [ -z "$CUB" ] && CUB=$(find / -name 'libcublas.so*' -not -path '*/proc/*' 2>/dev/null | head -1)
 export MLA_CUBLAS_PATH="$CUB"; echo "cublas: $CUB"
-timeout 150 ./build/bench bf16; echo "bench rc=$?"
-echo "=== bench (fp16)"
-timeout 120 ./build/bench fp16; echo "bench fp16 rc=$?"
+timeout 150 ./build/bench bf16 1 $OLDHI > "$OUT/bench-old.txt" 2>&1; echo "bench v1-v$OLDHI rc=$?"
+cat "$OUT/bench-old.txt"
+for v in $(seq $NLO $NHI); do
+  MLA_BENCH_NO_GEMM=1 timeout 120 ./build/bench bf16 $v $v > "$OUT/bench-v$v.txt" 2>&1; echo "bench v$v rc=$?"
+  grep -a -v "^probe\|^device" "$OUT/bench-v$v.txt" | grep -a " v$v " 
+done
+if [ "${BENCH_FP16:-0}" = 1 ]; then echo "=== bench (fp16)"; timeout 120 ./build/bench fp16; fi
 echo "=== done $(date -u)"
+echo "=== SUMMARY (bf16; us, GB/s and TFLOP/s by FlashMLA accounting)"
+grep -a -h "^probe" "$OUT/bench-old.txt"
+{ sed -n '/^SUMMARY/,$p' "$OUT/bench-old.txt" | grep -a -v "^SUMMARY"; for v in $(seq $NLO $NHI); do sed -n '/^SUMMARY/,$p' "$OUT/bench-v$v.txt" | grep -a " v$v "; done; } | sort -s -k1,5

@@ -97,7 +97,19 @@
  *                Each warpgroup computes the full S tile (duplicated work).
  *  4 "wgmma_split" v3 with the S tile split between the two warpgroups
  *                (two accumulator chains each), P exchanged through a
- *                swizzled shared-memory slab (SS wgmma for P V). Fastest.
+ *                swizzled shared-memory slab (SS wgmma for P V).
+ *  5 "tma_ws"    v4 fed by a producer warp: KV pages by TMA bulk tensor
+ *                copies (one tensor map over the KV pool) on per-slab
+ *                mbarriers, 2 page stages, warp specialisation with
+ *                setmaxnreg, m64n256k16 P V. Partial last pages are still
+ *                loaded with zero-filling cp.async (no token >= seqlen is
+ *                read). Falls back to v4 if the tensor map cannot be
+ *                encoded (MLA_V5_STRICT=1 in the environment: error instead).
+ *  6 "seesaw"    v5 with 32-token units in 4 TMA stages and alternating
+ *                ownership: the warpgroup that owns a unit computes its
+ *                whole S and softmax while the other warpgroup's next S runs
+ *                on the tensor cores; running max and P handed over through
+ *                shared memory. Same fallback as v5.
  *  All versions give the same results up to rounding; all write out/lse
  *  (directly or through the combine kernel) for every row.
  */
@@ -136,7 +148,7 @@ extern "C" {
 #define MLA_SCHED_INTS 8
 #define MLA_SPLIT_OVERHEAD_BLOCKS 5
 #define MLA_KERNEL_VERSION_MIN 1
-#define MLA_KERNEL_VERSION_MAX 4
+#define MLA_KERNEL_VERSION_MAX 6
 
 /* Decode parameters. Layout: 6 pointers, 10 int64, then 14 4-byte fields
  * (13 int32 + 1 float), total 184 bytes, 8-byte aligned, no implicit padding.
@@ -185,7 +197,7 @@ typedef struct mla_device_props {
 MLA_API const char* mla_last_error(void);        /* never NULL; "" if none */
 MLA_API const char* mla_status_string(int status);/* static string */
 MLA_API int mla_abi_version(void);               /* returns 1 (not a status) */
-MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", "wgmma_split", or NULL */
+MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", "wgmma_split", "tma_ws", "seesaw", or NULL */
 MLA_API int mla_sizeof_params(void);             /* returns sizeof(mla_decode_params) = 184 */
 MLA_API int mla_sizeof_device_props(void);       /* returns sizeof(mla_device_props) = 312 */
 

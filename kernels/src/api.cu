@@ -111,6 +111,8 @@ const char* mla_kernel_name(int v) {
     case 2: return "mma_sync";
     case 3: return "wgmma";
     case 4: return "wgmma_split";
+    case 5: return "tma_ws";
+    case 6: return "seesaw";
     default: return NULL;
   }
 }
@@ -391,7 +393,9 @@ static int launch_all(const mla_decode_params* p, const DecodeArgs& a, cudaStrea
   cudaError_t e = (p->kernel_version == 1)   ? launch_decode_v1(a, p->dtype, tiles, st)
                   : (p->kernel_version == 2) ? launch_decode_v2(a, p->dtype, tiles, st)
                   : (p->kernel_version == 3) ? launch_decode_v3(a, p->dtype, tiles, st)
-                                             : launch_decode_v4(a, p->dtype, tiles, st);
+                  : (p->kernel_version == 4) ? launch_decode_v4(a, p->dtype, tiles, st)
+                  : (p->kernel_version == 5) ? launch_decode_v5(a, p->dtype, tiles, p->num_blocks, st)
+                                             : launch_decode_v6(a, p->dtype, tiles, p->num_blocks, st);
   if (e != cudaSuccess) return cuda_status(e, "decode kernel launch");
   e = launch_combine(a, p->dtype, st);
   if (e != cudaSuccess) return cuda_status(e, "combine kernel launch");

@@ -126,6 +126,9 @@ cudaError_t launch_decode_v1(const DecodeArgs& a, int dtype, int tiles, cudaStre
 cudaError_t launch_decode_v2(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st);
 cudaError_t launch_decode_v3(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st);
 cudaError_t launch_decode_v4(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st);
+// v5 needs num_blocks for its TMA tensor map over the KV pool.
+cudaError_t launch_decode_v5(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st);
+cudaError_t launch_decode_v6(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st);
 cudaError_t launch_combine(const DecodeArgs& a, int dtype, cudaStream_t st);
 
 }  // namespace mla

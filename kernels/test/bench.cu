@@ -1,8 +1,12 @@
-// bench.cu -- tiny benchmark driver for libmla: ceiling probes, then v1/v2 on
-// FlashMLA's decode shapes. Accounting (FlashMLA's):
+// bench.cu -- tiny benchmark driver for libmla: ceiling probes, then every
+// kernel version on FlashMLA's decode shapes. Accounting (FlashMLA's):
 //   FLOPs = 2*b*h_q*s_q*s_k*(576+512)
 //   bytes = 2*b*(s_q*h_q*576 + s_k*h_kv*576 + s_q*h_q*512)
-// Each config also cross-checks v2 and v3 against v1 (max |diff| of out and lse).
+// (with sum over requests of s_k for variable lengths).
+// Each config also cross-checks v2..vN against v1 (max |diff| of out and lse).
+// `bench [bf16|fp16] [min_version [max_version]]`: other versions are skipped
+// (v1 is still run once per config as the cross-check reference).
+// A config with var=1 draws lengths uniformly in [s_k/2, 3*s_k/2] (mean s_k).
 // When one call's KV set would fit in L2, calls rotate over disjoint page sets
 // (block tables) so that each call reads DRAM ("rot" column).
 #include <cuda_bf16.h>
@@ -14,6 +18,7 @@
 #include <algorithm>
 #include <numeric>
 #include <random>
+#include <string>
 #include <vector>
 #include "mla.h"
 
@@ -40,11 +45,13 @@ static double u16f(uint16_t u, int fp16) {
   __nv_bfloat16 h; memcpy(&h, &u, 2); return __bfloat162float(h);
 }
 
-struct Cfg { int b, s_q, h_q, h_kv, s_k; };
+struct Cfg { int b, s_q, h_q, h_kv, s_k, var; };
 
 int main(int argc, char** argv) {
   int dtype = MLA_DTYPE_BF16;
   if (argc > 1 && !strcmp(argv[1], "fp16")) dtype = MLA_DTYPE_FP16;
+  const int vmin = (argc > 2) ? atoi(argv[2]) : 1;
+  const int vmax = (argc > 3) ? atoi(argv[3]) : MLA_KERNEL_VERSION_MAX;
   mla_device_props pr;
   CHECK(mla_get_device_props(0, &pr));
   printf("device: %s, %d SMs, sm clock %d MHz, mem clock %d MHz, bus %d bit, L2 %lld MB\n", pr.name, pr.sm_count,
@@ -52,11 +59,13 @@ int main(int argc, char** argv) {
   double gbps = 0, tf = 0;
   CHECK(mla_probe_copy_bandwidth((size_t)2 << 30, 20, &gbps));
   printf("probe: device-to-device copy (2 GiB x 20, read+write): %.0f GB/s\n", gbps);
-  int gs = mla_probe_gemm_bf16(8192, 8192, 8192, 20, &tf);
+  int gs = getenv("MLA_BENCH_NO_GEMM") ? MLA_ERR_UNSUPPORTED : mla_probe_gemm_bf16(8192, 8192, 8192, 20, &tf);
   if (gs == MLA_OK) printf("probe: cuBLAS bf16 GEMM 8192^3: %.0f TFLOP/s\n", tf);
   else printf("probe: cuBLAS bf16 GEMM unavailable: %s\n", mla_last_error());
 
-  std::vector<Cfg> cfgs = {{128, 1, 64, 1, 8192}, {128, 1, 128, 1, 8192}, {1, 1, 128, 1, 32768}, {128, 2, 128, 1, 4096}};
+  std::vector<Cfg> cfgs = {{128, 1, 16, 1, 8192, 0},  {128, 1, 32, 1, 8192, 0},  {128, 1, 64, 1, 8192, 0},
+                           {128, 1, 128, 1, 8192, 0}, {128, 1, 128, 1, 8192, 1}, {1, 1, 128, 1, 32768, 0},
+                           {128, 2, 128, 1, 4096, 0}};
   const int D = 576, DV = 512, P = 64;
   // one big page pool reused by every config (1.2 GB for 16384 pages)
   const int pool_pages = 16384 + 64;
@@ -66,18 +75,33 @@ int main(int argc, char** argv) {
   fill16<<<2048, 256>>>((uint16_t*)kv, pool_pages * page_elems, 777u, 1.f, dtype);
   CHECK(mla_synchronize());
   std::mt19937 rng(42);
+  std::vector<std::string> summary;
   printf("\n%-34s %-4s %10s %7s %10s %9s %9s %4s %12s\n", "config", "ver", "us(med)", "spread", "us(rot)", "GB/s", "TFLOP/s", "rot", "vN-v1 maxdiff");
   for (const Cfg& c : cfgs) {
-    const int pages_per_req = (c.s_k + P - 1) / P;
-    const int pages_needed = c.b * pages_per_req;
+    std::vector<int32_t> lens(c.b, c.s_k);
+    if (c.var) {
+      std::uniform_int_distribution<int> ul(c.s_k / 2, c.s_k + c.s_k / 2);
+      for (int i = 0; i < c.b; ++i) lens[i] = ul(rng);
+    }
+    double sum_sk = 0;
+    int pages_per_req = 1, pages_needed = 0;
+    for (int i = 0; i < c.b; ++i) {
+      sum_sk += lens[i];
+      pages_per_req = std::max(pages_per_req, (lens[i] + P - 1) / P);
+      pages_needed += (lens[i] + P - 1) / P;
+    }
     const int rot = std::max(1, std::min(32, pool_pages / pages_needed));
     const int rot_used = (pages_needed * (double)page_elems * 2 < 400e6) ? rot : 1;
     std::vector<int> perm(pool_pages);
     std::iota(perm.begin(), perm.end(), 0);
     std::shuffle(perm.begin(), perm.end(), rng);
-    std::vector<int32_t> bt((size_t)rot_used * c.b * pages_per_req);
-    for (size_t i = 0; i < bt.size(); ++i) bt[i] = perm[i];
-    std::vector<int32_t> lens(c.b, c.s_k);
+    std::vector<int32_t> bt((size_t)rot_used * c.b * pages_per_req, 0);
+    {
+      size_t next = 0;  // distinct pages for every page that is read; unread entries 0
+      for (int r = 0; r < rot_used; ++r)
+        for (int i = 0; i < c.b; ++i)
+          for (int j = 0; j < (lens[i] + P - 1) / P; ++j) bt[((size_t)r * c.b + i) * pages_per_req + j] = perm[next++];
+    }
     void *q, *bt_d, *len_d, *out, *lse, *sched, *ns, *ws = NULL, *out1, *lse1;
     const size_t q_elems = (size_t)c.b * c.s_q * c.h_q * D, o_elems = (size_t)c.b * c.s_q * c.h_q * DV;
     const size_t l_elems = (size_t)c.b * c.h_q * c.s_q;
@@ -110,11 +134,12 @@ int main(int argc, char** argv) {
     p.dtype = dtype; p.b = c.b; p.s_q = c.s_q; p.h_q = c.h_q; p.h_kv = c.h_kv; p.d_k = D; p.d_v = DV;
     p.num_blocks = pool_pages; p.block_size = P; p.max_blocks_per_seq = pages_per_req; p.causal = 1;
     p.softmax_scale = 1.f / sqrtf(576.f);
-    const double flops = 2.0 * c.b * c.h_q * c.s_q * (double)c.s_k * (D + DV);
-    const double bytes = 2.0 * c.b * ((double)c.s_q * c.h_q * D + (double)c.s_k * c.h_kv * D + (double)c.s_q * c.h_q * DV);
+    const double flops = 2.0 * c.h_q * c.s_q * sum_sk * (D + DV);
+    const double bytes = 2.0 * ((double)c.b * c.s_q * c.h_q * D + sum_sk * c.h_kv * D + (double)c.b * c.s_q * c.h_q * DV);
     char name[64];
-    snprintf(name, sizeof name, "b=%d s_q=%d h_q=%d h_kv=%d s_k=%d", c.b, c.s_q, c.h_q, c.h_kv, c.s_k);
+    snprintf(name, sizeof name, "b=%d s_q=%d h_q=%d h_kv=%d s_k=%d%s", c.b, c.s_q, c.h_q, c.h_kv, c.s_k, c.var ? "v" : "");
     for (int v = 1; v <= MLA_KERNEL_VERSION_MAX; ++v) {
+      if (v > 1 && (v < vmin || v > vmax)) continue;
       p.kernel_version = v;
       p.out = (v == 1) ? out1 : out;
       p.lse = (float*)((v == 1) ? lse1 : lse);
@@ -172,11 +197,17 @@ int main(int argc, char** argv) {
       }
       printf("%-34s v%-3d %10.1f %6.1f%% %10.1f %9.0f %9.1f %4d %12s\n", name, v, med, spread, med_rot, bytes / (tt * 1e-6) / 1e9,
              flops / (tt * 1e-6) / 1e12, rot_used, diff);
+      char line[160];
+      snprintf(line, sizeof line, "%-34s v%d %9.1f us %6.0f GB/s %6.1f TFLOP/s", name, v, tt, bytes / (tt * 1e-6) / 1e9,
+               flops / (tt * 1e-6) / 1e12);
+      summary.push_back(line);
       fflush(stdout);
     }
     mla_free(q); mla_free(bt_d); mla_free(len_d); mla_free(out); mla_free(lse); mla_free(out1); mla_free(lse1);
     mla_free(sched); mla_free(ns); mla_free(ws);
   }
   mla_free(kv);
+  printf("\nSUMMARY (%s, max of plain and rotating medians)\n", dtype == MLA_DTYPE_FP16 ? "fp16" : "bf16");
+  for (const std::string& l : summary) printf("%s\n", l.c_str());
   return 0;
 }

@@ -232,7 +232,15 @@ static bool api_checks() {
 }
 
 int main(int argc, char** argv) {
-  bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+  // selftest [--quick] [--versions LO-HI]
+  bool quick = false;
+  int vlo = MLA_KERNEL_VERSION_MIN, vhi = MLA_KERNEL_VERSION_MAX;
+  for (int i = 1; i < argc; ++i) {
+    if (strcmp(argv[i], "--quick") == 0) quick = true;
+    else if (strcmp(argv[i], "--versions") == 0 && i + 1 < argc) {
+      if (sscanf(argv[++i], "%d-%d", &vlo, &vhi) != 2) { printf("bad --versions (want LO-HI)\n"); return 2; }
+    }
+  }
   printf("libmla selftest (abi %d, sizeof params %d, sizeof props %d)\n", mla_abi_version(), mla_sizeof_params(),
          mla_sizeof_device_props());
   int n = 0;
@@ -267,7 +275,7 @@ int main(int argc, char** argv) {
   uint32_t seed = 1000;
   for (const Case& c : cases) {
     if (quick && !c.quick) continue;
-    for (int v = MLA_KERNEL_VERSION_MIN; v <= MLA_KERNEL_VERSION_MAX; ++v)
+    for (int v = vlo; v <= vhi; ++v)
       if (!run_case(c, v, seed++)) ++g_fail;
   }
   printf("%s: %d failure(s)\n", g_fail ? "FAILED" : "ALL PASSED", g_fail);
