@@ -199,13 +199,17 @@ export function parseLadderLog(file: string): LadderLog {
   const rows: LadderRow[] = [];
   let dtype = "bf16";
   let header: string[] | null = null;
+  let inBench = false;
   for (const line of lines) {
-    const sec = /^=== bench(?: \((\w+)\))?/.exec(line);
-    if (sec) {
-      dtype = sec[1] ?? "bf16";
+    // Rows count only inside "=== bench (dtype)" sections; any other "=== " section (summaries, raw copies) ends one.
+    if (line.startsWith("=== ")) {
+      const sec = /^=== bench(?: \((\w+)\))?\s*$/.exec(line);
+      inBench = sec !== null;
+      dtype = sec?.[1] ?? "bf16";
       header = null;
       continue;
     }
+    if (!inBench) continue;
     if (/^config\s+ver\s/.test(line)) {
       header = line.trim().split(/\s+/).slice(1); // after "config"
       continue;
