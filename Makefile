@@ -8,7 +8,8 @@ HAVE_NVCC := $(shell command -v nvcc >/dev/null 2>&1 && echo yes)
 MOCHA := node node_modules/mocha/bin/mocha.js
 TSC := node node_modules/typescript/bin/tsc
 
-.PHONY: all deps build kernels test test-gpu bench bench-reference notebooks figures reproduce clean
+.PHONY: all deps build kernels test test-gpu bench bench-reference notebooks figures reproduce clean \
+        check-repro manifest manifest-check claims artifact
 
 all: build
 
@@ -68,6 +69,27 @@ figures: build
 
 reproduce: build
 	REPRODUCE_SKIP_BUILD=1 scripts/reproduce.sh
+
+# Does a fresh run reproduce the recorded one? On a GPU: measures, then compares.
+# Elsewhere: FRESH=<run folder> [RECORDED=<run folder>] compares two folders; without FRESH, exit 4.
+check-repro: build
+	CHECK_REPRO_SKIP_BUILD=1 scripts/check-repro.sh $(if $(FRESH),--fresh $(FRESH)) $(if $(RECORDED),--recorded $(RECORDED)) $(if $(QUICK),--quick) $(CHECK_REPRO_FLAGS)
+
+# SHA-256 of every file under data/ and figures/: regenerate and commit whenever they change.
+manifest: build
+	node dist/src/artifact/manifest.js write
+
+manifest-check: build
+	node dist/src/artifact/manifest.js check
+
+# The claims table of ARTIFACT.md, from the recorded run.
+claims: build
+	node dist/src/artifact/claims.js
+
+# After new data or figures: ARTIFACT.md's claims table, then the manifest (commit both with the data).
+artifact: build
+	node dist/src/artifact/claims.js --update ARTIFACT.md
+	node dist/src/artifact/manifest.js write
 
 clean:
 	rm -rf dist

@@ -92,7 +92,13 @@ if [ "$have_gpu" = 1 ]; then
   say "GPU correctness tests (make test-gpu)"
   make test-gpu
 
-  [ -n "$run_dir" ] || run_dir=$(node dist/src/sweep/cli.js run-dir --root "$runs_root")
+  if [ -z "$run_dir" ]; then
+    run_dir=$(node dist/src/sweep/cli.js run-dir --root "$runs_root")
+    # Never resume into the committed recorded run (same GPU model, same day): measure beside it.
+    if [ -f "$runs_root/RECORDED" ] && [ "$(basename "$run_dir")" = "$(tr -d '[:space:]' < "$runs_root/RECORDED")" ]; then
+      run_dir="${run_dir}-fresh"
+    fi
+  fi
   say "measuring into $run_dir ${quick_flag[*]:-(full sweeps)}"
   node dist/src/sweep/cli.js estimate "${quick_flag[@]}" --impls ours,torch >&2 || true
   node dist/src/sweep/cli.js run --out "$run_dir" "${quick_flag[@]}"

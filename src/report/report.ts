@@ -145,10 +145,11 @@ export function reportMarkdown(o: ReportOptions): string {
   if (mine.length === 0) L.push("_No successful measurements in this run._", "");
   else {
     if (rec) {
-      L.push(`| quantity | this run | recorded (\`${o.recorded!.runId}\`) | unit | source (this run) |`, "|---|---:|---:|---|---|");
+      // Both sources: a "best of" number can come from another configuration in the recorded run.
+      L.push(`| quantity | this run | recorded (\`${o.recorded!.runId}\`) | unit | source (this run) | source (recorded) |`, "|---|---:|---:|---|---|---|");
       const recBy = new Map(rec.map((k) => [k.id, k]));
-      for (const k of mine) L.push(`| ${mdEscape(k.quantity)} | ${fmt(k.value, k.unit)} | ${fmt(recBy.get(k.id)?.value, k.unit)} | ${k.unit} | ${mdEscape(k.source)} |`);
-      for (const k of rec.filter((r) => !mine.some((m) => m.id === r.id))) L.push(`| ${mdEscape(k.quantity)} | — | ${fmt(k.value, k.unit)} | ${k.unit} | recorded only: ${mdEscape(k.source)} |`);
+      for (const k of mine) L.push(`| ${mdEscape(k.quantity)} | ${fmt(k.value, k.unit)} | ${fmt(recBy.get(k.id)?.value, k.unit)} | ${k.unit} | ${mdEscape(k.source)} | ${mdEscape(recBy.get(k.id)?.source ?? "—")} |`);
+      for (const k of rec.filter((r) => !mine.some((m) => m.id === r.id))) L.push(`| ${mdEscape(k.quantity)} | — | ${fmt(k.value, k.unit)} | ${k.unit} | — | ${mdEscape(k.source)} |`);
     } else {
       L.push(`| quantity | value | unit | source |`, "|---|---:|---|---|");
       for (const k of mine) L.push(`| ${mdEscape(k.quantity)} | ${fmt(k.value, k.unit)} | ${k.unit} | ${mdEscape(k.source)} |`);
@@ -163,8 +164,9 @@ export function reportMarkdown(o: ReportOptions): string {
 
   L.push("## Ceilings", "", "| ceiling | value | source |", "|---|---:|---|");
   if (ctx.measured) {
-    L.push(`| copy bandwidth, measured | ${(ctx.measured.bandwidth / 1e9).toFixed(0)} GB/s | ${mdEscape(p?.ceilings?.method?.copy ?? "ceilings.csv copy_bandwidth")} |`);
-    L.push(`| bf16 GEMM, measured | ${(ctx.measured.flops / 1e12).toFixed(0)} TFLOP/s | ${mdEscape(p?.ceilings?.method?.gemm ?? "ceilings.csv bf16_gemm")} |`);
+    const ceilFile = path.join(run.dir, "ceilings.csv");
+    L.push(`| copy bandwidth, measured | ${(ctx.measured.bandwidth / 1e9).toFixed(0)} GB/s | ${mdEscape(`${ceilFile} · copy_bandwidth · ${p?.ceilings?.method?.copy ?? "median of ok trials"}`)} |`);
+    L.push(`| bf16 GEMM, measured | ${(ctx.measured.flops / 1e12).toFixed(0)} TFLOP/s | ${mdEscape(`${ceilFile} · bf16_gemm · ${p?.ceilings?.method?.gemm ?? "median of ok trials"}`)} |`);
   } else L.push(`| measured ceilings | — | not in this run${p?.ceilings?.errors ? `: ${mdEscape(p.ceilings.errors.join("; "))}` : ""} |`);
   if (ctx.datasheet) {
     L.push(`| HBM bandwidth, datasheet | ${(ctx.datasheet.bandwidth / 1e9).toFixed(0)} GB/s | ${mdEscape(ctx.datasheet.source)} |`);
@@ -181,6 +183,7 @@ export function reportMarkdown(o: ReportOptions): string {
   if (o.figures) {
     const href = o.figuresHref ?? ".";
     L.push("## Figures", "");
+    if (o.figures.runId !== run.runId) L.push(`**Warning:** these figures were drawn from run \`${o.figures.runId}\` (\`${o.figures.run}\`), not from \`${run.runId}\`.`, "");
     for (const f of o.figures.figures) {
       if ("skipped" in f) L.push(`- **${f.title}**: not drawn (${f.skipped})`);
       else {
@@ -202,7 +205,15 @@ export function reportMarkdown(o: ReportOptions): string {
     L.push("");
   }
 
-  L.push("## Provenance of this run", "");
+  L.push(...provenanceSection("## Provenance of this run", run));
+  if (o.recorded && o.recorded.dir !== run.dir) L.push(...provenanceSection(`## Provenance of the recorded run (\`${o.recorded.runId}\`)`, o.recorded));
+  return L.join("\n");
+}
+
+/** The device, toolchain and code facts of one run, from its run.json. */
+function provenanceSection(title: string, run: LoadedRun): string[] {
+  const L: string[] = [title, ""];
+  const p = run.provenance;
   const d = p?.device;
   const rows: [string, string][] = [
     ["run folder", run.dir],
@@ -212,7 +223,7 @@ export function reportMarkdown(o: ReportOptions): string {
     ["power limit / max clocks (nvidia-smi)", p?.nvidiaSmi ? `${p.nvidiaSmi["power.limit"]}; SM ${p.nvidiaSmi["clocks.max.sm"]}, memory ${p.nvidiaSmi["clocks.max.memory"]}` : "unknown"],
     ["CUDA runtime", d?.cudaRuntime ?? "unknown"],
     ["nvcc", p?.nvcc ?? "unknown"],
-    ["git commit", p ? `${p.gitCommit}${p.gitDirty === true ? " (with uncommitted changes)" : ""}` : "unknown"],
+    ["git commit", p ? `${p.gitCommit}${p.gitDirty === true ? " (with uncommitted changes)" : p.gitDirty === "unknown" ? " (uncommitted changes unknown)" : ""}` : "unknown"],
     ["package version", p?.packageVersion ?? "unknown"],
     ["date (first session)", p?.date ?? "unknown"],
     ["sessions", p?.sessions ? p.sessions.map((s) => `${s.date}${s.quick ? " (quick)" : ""}`).join("; ") : "unknown"],
@@ -223,5 +234,5 @@ export function reportMarkdown(o: ReportOptions): string {
   L.push("| | |", "|---|---|");
   for (const [k, v] of rows) L.push(`| ${k} | ${mdEscape(v)} |`);
   L.push("");
-  return L.join("\n");
+  return L;
 }
