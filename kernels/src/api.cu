@@ -397,7 +397,7 @@ static int launch_all(const mla_decode_params* p, const DecodeArgs& a, cudaStrea
                   : (p->kernel_version == 5) ? launch_decode_v5(a, p->dtype, tiles, p->num_blocks, st)
                                              : launch_decode_v6(a, p->dtype, tiles, p->num_blocks, st);
   if (e != cudaSuccess) return cuda_status(e, "decode kernel launch");
-  e = launch_combine(a, p->dtype, st);
+  e = (p->kernel_version >= 5) ? launch_combine_pdl(a, p->dtype, st) : launch_combine(a, p->dtype, st);
   if (e != cudaSuccess) return cuda_status(e, "combine kernel launch");
   return MLA_OK;
 }

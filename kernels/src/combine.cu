@@ -14,6 +14,9 @@ constexpr int kCombineWarps = 8;
 
 template <typename T>
 __global__ void __launch_bounds__(kCombineWarps * 32) combine_kernel(DecodeArgs a) {
+  // When launched as a programmatic dependent of the decode kernel (v5+), wait
+  // until that grid has completed and its writes are visible; a no-op otherwise.
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
   const int req = blockIdx.y;
   const int first = a.nsplits[req];
   const int n = a.nsplits[req + 1] - first;
@@ -67,6 +70,26 @@ __global__ void __launch_bounds__(kCombineWarps * 32) combine_kernel(DecodeArgs 
     d[0] = u.x; d[1] = u.y;
   }
   if (lane == 0) a.lse[((int64_t)req * a.h_q + head) * a.s_q + s_idx] = lse;
+}
+
+// Programmatic dependent launch (v5+): the combine grid is launched while the
+// decode grid still runs (the decode kernels trigger launch_dependents early),
+// so its launch latency overlaps the decode tail; griddepcontrol.wait above
+// orders it after the decode grid's completion.
+cudaError_t launch_combine_pdl(const DecodeArgs& a, int dtype, cudaStream_t st) {
+  int64_t items = (int64_t)a.h_kv * a.rows;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3((unsigned)((items + kCombineWarps - 1) / kCombineWarps), (unsigned)a.b);
+  cfg.blockDim = dim3(kCombineWarps * 32);
+  cfg.dynamicSmemBytes = 0;
+  cfg.stream = st;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  if (dtype == 0) return cudaLaunchKernelEx(&cfg, combine_kernel<__nv_bfloat16>, a);
+  return cudaLaunchKernelEx(&cfg, combine_kernel<__half>, a);
 }
 
 cudaError_t launch_combine(const DecodeArgs& a, int dtype, cudaStream_t st) {

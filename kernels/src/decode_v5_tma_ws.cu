@@ -28,6 +28,10 @@
 //    TMA box would violate. The producer only signals that the stage is free.
 //  - If the tensor map cannot be encoded (unusual strides, no driver entry
 //    point), the launcher falls back to v4 (or fails when MLA_V5_STRICT=1).
+//  - The combine kernel is launched as a programmatic dependent (PDL): the
+//    decode grid triggers launch_dependents at its start, the combine waits
+//    with griddepcontrol.wait, and its launch latency hides behind the decode
+//    tail (added after GPU run kernels-perf-2026-11-21-1; v5 and v6 both).
 // Still serial inside a page: S -> softmax -> PV (no softmax/GEMM overlap yet).
 // smem: Q 72 KB + 2 pages 144 KB + P 8 KB + 1 KB reductions + barriers + 1 KB alignment.
 #include <cuda.h>
@@ -190,6 +194,9 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   __syncthreads();  // the only CTA-wide barrier
+  // Let the combine kernel (programmatic dependent launch) be scheduled now; it
+  // waits for this grid's completion itself (griddepcontrol.wait).
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 
   if (wg == 2) {
     // ===================== producer warp (one thread issues) =====================

@@ -20,6 +20,14 @@
 //    kept per owner and added in the epilogue.
 //  - No CTA-wide or consumer-wide barrier per unit any more (v5 had two per
 //    page): only the producer/consumer mbarriers and the 2-party hand-off.
+//  - S of a unit runs as 4 independent wgmma accumulator chains of 9 k-steps
+//    (v5: 2 chains of 18 per warpgroup). Only one warpgroup computes a unit's
+//    S, and a single chain of 36 dependent m64n32k16 was latency-bound: the
+//    first cut of v6 (GPU run kernels-perf-2026-11-21-1) ran at ~1.9 us per
+//    unit, no faster than v4.
+//  - MLA_V6_CHAINS=3 in the environment selects 3 chains of 12 (fewer
+//    registers: 8 bytes of spill instead of 36) -- a tuning knob, read once.
+//  - Combine by programmatic dependent launch, as in v5.
 // Partial units (fewer than 32 valid tokens) are loaded by their S owner with
 // zero-filling cp.async (no token >= seqlen is read); the TMA map falls back
 // to v4 exactly as in v5.
@@ -167,8 +175,9 @@ __device__ __forceinline__ Piece make_piece(const DecodeArgs& a, int req, int be
   return pc;
 }
 
-template <typename T>
+template <typename T, int NC>
 __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_constant__ CUtensorMap kv_map, DecodeArgs a) {
+  static_assert(NC == 3 || NC == 4, "3 or 4 S accumulator chains");
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   const uint32_t raw = (uint32_t)__cvta_generic_to_shared(smem_raw);
   const uint32_t base = (raw + 1023u) & ~1023u;
@@ -197,6 +206,9 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   __syncthreads();  // the only CTA-wide barrier
+  // Let the combine kernel (programmatic dependent launch) be scheduled now; it
+  // waits for this grid's completion itself (griddepcontrol.wait).
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 
   if (wg == 2) {
     // ===================== producer warpgroup (one thread issues) =====================
@@ -272,7 +284,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
     float acc[128];
 #pragma unroll
     for (int i = 0; i < 128; ++i) acc[i] = 0.f;
-    float s[16];
+    float sc[NC][16];  // NC independent accumulator chains for S (k-step ks -> chain ks % NC)
+    float (&s)[16] = sc[0];
 
     // S(unit u) = Q K_u^T (64 x 32 keys), issued by the owner of u slab by slab as the TMA lands.
     auto issue_S = [&](int u) {
@@ -302,8 +315,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
         mbar_wait(full + 8 * c, par,  s_abort);
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk)
-          Op<T>::s32(s, desc(sQ + c * kSlab + kk * 32, 16, 1024), desc(sK + c * kSlabU + kk * 32, 16, 1024),
-                     c > 0 || kk > 0);
+          Op<T>::s32(sc[(4 * c + kk) % NC], desc(sQ + c * kSlab + kk * 32, 16, 1024),
+                     desc(sK + c * kSlabU + kk * 32, 16, 1024), 4 * c + kk >= NC);
       }
     };
     // O(64 x 256 of this warpgroup) += P_u V_u (2 x m64n256k16), left in flight.
@@ -329,7 +342,15 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
       if (par == wg) {
         // ---------------- owner of unit u: softmax, publish M_u and P_u ----------------
         wait_wg1();  // S_u complete (the PV of unit u-1 may still run)
-        keep(s);
+#pragma unroll
+        for (int c = 0; c < NC; ++c) keep(sc[c]);
+#pragma unroll
+        for (int i = 0; i < 16; ++i) {
+          float t = sc[1][i];
+#pragma unroll
+          for (int c = 2; c < NC; ++c) t += sc[c][i];
+          s[i] += t;
+        }
         const int tok0 = t_begin + u * kUnit;
         float mx0 = -INFINITY, mx1 = -INFINITY;
 #pragma unroll
@@ -477,6 +498,14 @@ bool make_kv_map(const DecodeArgs& a, int num_blocks, CUtensorMap* map) {
   return r == CUDA_SUCCESS;
 }
 
+template <typename T, int NC>
+cudaError_t launch_v6(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cudaStream_t st) {
+  cudaError_t e = cudaFuncSetAttribute(decode_v6_kernel<T, NC>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
+  if (e != cudaSuccess) return e;
+  decode_v6_kernel<T, NC><<<grid, kThreads, kSmem, st>>>(map, a);
+  return cudaGetLastError();
+}
+
 }  // namespace
 
 cudaError_t launch_decode_v6(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
@@ -487,17 +516,12 @@ cudaError_t launch_decode_v6(const DecodeArgs& a, int dtype, int tiles, int num_
     return launch_decode_v4(a, dtype, tiles, st);  // documented fallback
   }
   dim3 grid(a.num_parts, a.h_kv, tiles);
-  cudaError_t e;
-  if (dtype == 0) {
-    e = cudaFuncSetAttribute(decode_v6_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
-    if (e != cudaSuccess) return e;
-    decode_v6_kernel<__nv_bfloat16><<<grid, kThreads, kSmem, st>>>(map, a);
-  } else {
-    e = cudaFuncSetAttribute(decode_v6_kernel<__half>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
-    if (e != cudaSuccess) return e;
-    decode_v6_kernel<__half><<<grid, kThreads, kSmem, st>>>(map, a);
-  }
-  return cudaGetLastError();
+  static const int chains = []() {
+    const char* e = getenv("MLA_V6_CHAINS");  // tuning knob: 3 or 4 (default) S accumulator chains
+    return (e && e[0] == '3') ? 3 : 4;
+  }();
+  if (dtype == 0) return chains == 3 ? launch_v6<__nv_bfloat16, 3>(map, a, grid, st) : launch_v6<__nv_bfloat16, 4>(map, a, grid, st);
+  return chains == 3 ? launch_v6<__half, 3>(map, a, grid, st) : launch_v6<__half, 4>(map, a, grid, st);
 }
 
 }  // namespace mla
