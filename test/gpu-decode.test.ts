@@ -11,7 +11,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import {
-  DecodeResult, decodeHalf, HalfDtype, numSmParts, planSchedule, randomDecodeProblem, referenceDecode, Rng,
+  DecodeResult, decodeHalf, HalfDtype, MlaArgumentError, numSmParts, planSchedule, randomDecodeProblem, referenceDecode, Rng,
   scheduleToInts, unitRoundoff,
 } from "../src/index";
 import { gpuAvailability, GpuCallError, MlaGpu } from "../src/gpu";
@@ -216,6 +216,21 @@ describe(suiteTitle, function () {
     r.out[17] ^= 0x4000; // flip an exponent bit
     const cmp = compareWithReference("bf16", r.out, r.lse, ref);
     assert.notEqual(withinTolerance("bf16", cmp, 1), null);
+  });
+
+  it("the TypeScript wrapper rejects shapes the kernel cannot run, naming the argument", function () {
+    const ok = randomDecodeProblem({ dtype: "bf16", sQ: 1, hQ: 4, hKv: 1, seqlens: [10], causal: false, seed: 7 });
+    const small = randomDecodeProblem({ dtype: "bf16", sQ: 1, hQ: 4, hKv: 1, seqlens: [10], causal: false, seed: 7, dK: 64, dV: 32 });
+    const rejects = (p: object, arg: string) =>
+      assert.throws(() => gpu.decode(p as never), (e: unknown) => e instanceof MlaArgumentError && e.argument === arg);
+    rejects(small, "cache.headDim");
+    rejects({ ...ok, dV: 256 }, "dV");
+    rejects({ ...ok, hQ: 3 }, "hQ");
+    rejects({ ...ok, q: new Uint16Array(7) }, "q");
+    rejects({ ...ok, softmaxScale: -1 }, "softmaxScale");
+    rejects({ ...ok, cache: { ...ok.cache, cacheSeqlens: Int32Array.from([-3]) } }, "cache.cacheSeqlens[0]");
+    // and a good call still works afterwards
+    assert.equal(gpu.decode(ok, { kernelVersion: 2 }).out.length, 4 * 512);
   });
 
   it("the C ABI rejects bad arguments with a message, and the process survives", function () {
