@@ -43,16 +43,22 @@ echo "=== selftest v1-v$OLDHI (full)"
 timeout 150 ./build/selftest --versions 1-$OLDHI; echo "selftest v1-v$OLDHI rc=$?"
 echo "=== selftest v$NLO-v$NHI (full)"
 for v in $(seq $NLO $NHI); do timeout 90 ./build/selftest --versions $v-$v; echo "selftest v$v rc=$?"; done
-if [ "$NHI" -ge 6 ]; then timeout 90 env MLA_V6_CHAINS=3 ./build/selftest --versions 6-6; echo "selftest v6 (MLA_V6_CHAINS=3) rc=$?"; fi
+# tuning-knob variants (label:version:ENV=VALUE)
+VARIANTS=${VARIANTS:-"v5c3:5:MLA_V5_CHAINS=3 v5c4:5:MLA_V5_CHAINS=4 v6c4:6:MLA_V6_CHAINS=4"}
+for var in $VARIANTS; do
+  IFS=: read lab ver kv <<< "$var"
+  timeout 90 env $kv ./build/selftest --versions $ver-$ver | grep -a -E "FAIL|PASSED|failure"; echo "selftest $lab ($kv) rc=${PIPESTATUS[0]}"
+done
 echo "=== compute-sanitizer memcheck (selftest --quick)"
 for r in 1-$OLDHI $(for v in $(seq $NLO $NHI); do echo $v-$v; done); do
   timeout 150 compute-sanitizer --tool memcheck --print-limit 20 ./build/selftest --quick --versions $r 2>&1 | grep -a -E "PASS|FAIL|ERROR SUMMARY|=========" | tail -30
   echo "memcheck versions $r rc=${PIPESTATUS[0]}"
 done
-if [ "$NHI" -ge 6 ]; then
-  timeout 150 env MLA_V6_CHAINS=3 compute-sanitizer --tool memcheck --print-limit 20 ./build/selftest --quick --versions 6-6 2>&1 | grep -a -E "FAIL|ERROR SUMMARY" | tail -5
-  echo "memcheck v6 (MLA_V6_CHAINS=3) rc=${PIPESTATUS[0]}"
-fi
+for var in $VARIANTS; do
+  IFS=: read lab ver kv <<< "$var"
+  timeout 150 env $kv compute-sanitizer --tool memcheck --print-limit 20 ./build/selftest --quick --versions $ver-$ver 2>&1 | grep -a -E "FAIL|ERROR SUMMARY" | tail -5
+  echo "memcheck $lab ($kv) rc=${PIPESTATUS[0]}"
+done
 echo "=== bench (bf16)"
 CUB=$(ls /usr/local/cuda/lib64/libcublas.so* 2>/dev/null | head -1)
 [ -z "$CUB" ] && CUB=$(find / -name 'libcublas.so*' -not -path '*/proc/*' 2>/dev/null | head -1)
@@ -63,13 +69,14 @@ for v in $(seq $NLO $NHI); do
   MLA_BENCH_NO_GEMM=1 timeout 120 ./build/bench bf16 $v $v > "$OUT/bench-v$v.txt" 2>&1; echo "bench v$v rc=$?"
   grep -a -v "^probe\|^device" "$OUT/bench-v$v.txt" | grep -a " v$v " 
 done
-if [ "$NHI" -ge 6 ]; then
-  MLA_V6_CHAINS=3 MLA_BENCH_NO_GEMM=1 timeout 120 ./build/bench bf16 6 6 2>&1 | sed 's/ v6 / v6c3 /' > "$OUT/bench-v6c3.txt"; echo "bench v6 (MLA_V6_CHAINS=3) rc=$?"
-  grep -a " v6c3 " "$OUT/bench-v6c3.txt" | grep -a -v "us .*GB/s .*TFLOP/s$"
-fi
+for var in $VARIANTS; do
+  IFS=: read lab ver kv <<< "$var"
+  env $kv MLA_BENCH_NO_GEMM=1 timeout 120 ./build/bench bf16 $ver $ver 2>&1 | sed "s/ v$ver / $lab /" > "$OUT/bench-$lab.txt"; echo "bench $lab ($kv) rc=$?"
+  grep -a " $lab " "$OUT/bench-$lab.txt" | grep -a -v "us .*GB/s .*TFLOP/s$"
+done
 if [ "${BENCH_FP16:-0}" = 1 ]; then echo "=== bench (fp16)"; timeout 120 ./build/bench fp16; fi
 echo "=== done $(date -u)"
 echo "=== SUMMARY (bf16; us, GB/s and TFLOP/s by FlashMLA accounting)"
 grep -a -h "^probe" "$OUT/bench-old.txt"
 { sed -n '/^SUMMARY/,$p' "$OUT/bench-old.txt" | grep -a -v "^SUMMARY"; for v in $(seq $NLO $NHI); do sed -n '/^SUMMARY/,$p' "$OUT/bench-v$v.txt" | grep -a " v$v "; done;
-  [ -f "$OUT/bench-v6c3.txt" ] && sed -n '/^SUMMARY/,$p' "$OUT/bench-v6c3.txt" | grep -a " v6c3 "; } | sort -s -k1,5
+  for var in $VARIANTS; do lab=${var%%:*}; [ -f "$OUT/bench-$lab.txt" ] && sed -n '/^SUMMARY/,$p' "$OUT/bench-$lab.txt" | grep -a " $lab "; done; } | sort -s -k1,5

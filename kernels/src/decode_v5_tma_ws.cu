@@ -32,6 +32,8 @@
 //    decode grid triggers launch_dependents at its start, the combine waits
 //    with griddepcontrol.wait, and its launch latency hides behind the decode
 //    tail (added after GPU run kernels-perf-2026-11-21-1; v5 and v6 both).
+//  - MLA_V5_CHAINS=3 or 4 in the environment: 3 or 4 S accumulator chains
+//    per warpgroup instead of 2 of 18 (tuning knob, read once per process).
 // Still serial inside a page: S -> softmax -> PV (no softmax/GEMM overlap yet).
 // smem: Q 72 KB + 2 pages 144 KB + P 8 KB + 1 KB reductions + barriers + 1 KB alignment.
 #include <cuda.h>
@@ -164,8 +166,9 @@ __device__ __forceinline__ Piece make_piece(const DecodeArgs& a, int req, int be
   return pc;
 }
 
-template <typename T>
+template <typename T, int NC>
 __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_constant__ CUtensorMap kv_map, DecodeArgs a) {
+  static_assert(NC >= 2 && NC <= 4, "2..4 S accumulator chains per warpgroup");
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   const uint32_t raw = (uint32_t)__cvta_generic_to_shared(smem_raw);
   const uint32_t base = (raw + 1023u) & ~1023u;
@@ -268,7 +271,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
     float acc[128];
 #pragma unroll
     for (int i = 0; i < 128; ++i) acc[i] = 0.f;
-    float sa[16], sb[16];
+    float sc[NC][16];  // NC independent S accumulator chains (k-step ks -> chain ks % NC)
+    float (&sa)[16] = sc[0];
 
     for (int n = 0; n < cnt; ++n, ++g) {
       const int blk = pc.blk_begin + n;
@@ -303,15 +307,22 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
       for (int c = 0; c < kSlabs; ++c) {
         mbar_wait(full + 8 * c, par,  s_abort);
 #pragma unroll
-        for (int kk = 0; kk < 4; kk += 2) {
-          const uint32_t o0 = c * kSlab + kk * 32, o1 = o0 + 32;
-          Op<T>::s32(sa, desc(sQ + o0, 16, 1024), desc(sK + kofs + o0, 16, 1024), c > 0 || kk > 0);
-          Op<T>::s32(sb, desc(sQ + o1, 16, 1024), desc(sK + kofs + o1, 16, 1024), c > 0 || kk > 0);
+        for (int kk = 0; kk < 4; ++kk) {
+          const uint32_t o = c * kSlab + kk * 32;
+          Op<T>::s32(sc[(4 * c + kk) % NC], desc(sQ + o, 16, 1024), desc(sK + kofs + o, 16, 1024), 4 * c + kk >= NC);
         }
       }
       commit_wg();
       wait_wg0();  // S(n) and PV(n-1) complete
-      keep(sa); keep(sb);
+#pragma unroll
+      for (int i = 0; i < NC; ++i) keep(sc[i]);
+#pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        float t = sc[1][i];
+#pragma unroll
+        for (int c = 2; c < NC; ++c) t += sc[c][i];
+        sa[i] += t;
+      }
 #pragma unroll
       for (int i = 0; i < 128; ++i) asm volatile("" : "+f"(acc[i])::"memory");
       if (n > 0 && lane == 0) mbar_arrive(barEmpty + 8 * ((g - 1) & 1));  // page n-1 fully consumed
@@ -323,8 +334,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           const int tok = blk * kPage + wg * 32 + j * 8 + (lane % 4) * 2 + e;
-          float v0 = sa[4 * j + e] + sb[4 * j + e];
-          float v1 = sa[4 * j + 2 + e] + sb[4 * j + 2 + e];
+          float v0 = sa[4 * j + e];
+          float v1 = sa[4 * j + 2 + e];
           v0 = (tok <= lim0) ? v0 * a.scale_log2 : -INFINITY;
           v1 = (tok <= lim1) ? v1 * a.scale_log2 : -INFINITY;
           sa[4 * j + e] = v0;
@@ -445,6 +456,14 @@ bool make_kv_map(const DecodeArgs& a, int num_blocks, CUtensorMap* map) {
   return r == CUDA_SUCCESS;
 }
 
+template <typename T, int NC>
+cudaError_t launch_v5(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cudaStream_t st) {
+  cudaError_t e = cudaFuncSetAttribute(decode_v5_kernel<T, NC>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
+  if (e != cudaSuccess) return e;
+  decode_v5_kernel<T, NC><<<grid, kThreads, kSmem, st>>>(map, a);
+  return cudaGetLastError();
+}
+
 }  // namespace
 
 cudaError_t launch_decode_v5(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
@@ -455,17 +474,17 @@ cudaError_t launch_decode_v5(const DecodeArgs& a, int dtype, int tiles, int num_
     return launch_decode_v4(a, dtype, tiles, st);  // documented fallback
   }
   dim3 grid(a.num_parts, a.h_kv, tiles);
-  cudaError_t e;
-  if (dtype == 0) {
-    e = cudaFuncSetAttribute(decode_v5_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
-    if (e != cudaSuccess) return e;
-    decode_v5_kernel<__nv_bfloat16><<<grid, kThreads, kSmem, st>>>(map, a);
-  } else {
-    e = cudaFuncSetAttribute(decode_v5_kernel<__half>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
-    if (e != cudaSuccess) return e;
-    decode_v5_kernel<__half><<<grid, kThreads, kSmem, st>>>(map, a);
-  }
-  return cudaGetLastError();
+  static const int chains = []() {
+    const char* e = getenv("MLA_V5_CHAINS");  // tuning knob: 2 (default) or 4 S accumulator chains
+    return (e && e[0] >= '2' && e[0] <= '4') ? e[0] - '0' : 2;
+  }();
+  if (dtype == 0)
+    return chains == 4   ? launch_v5<__nv_bfloat16, 4>(map, a, grid, st)
+           : chains == 3 ? launch_v5<__nv_bfloat16, 3>(map, a, grid, st)
+                         : launch_v5<__nv_bfloat16, 2>(map, a, grid, st);
+  return chains == 4 ? launch_v5<__half, 4>(map, a, grid, st)
+         : chains == 3 ? launch_v5<__half, 3>(map, a, grid, st)
+                       : launch_v5<__half, 2>(map, a, grid, st);
 }
 
 }  // namespace mla

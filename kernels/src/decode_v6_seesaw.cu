@@ -20,13 +20,14 @@
 //    kept per owner and added in the epilogue.
 //  - No CTA-wide or consumer-wide barrier per unit any more (v5 had two per
 //    page): only the producer/consumer mbarriers and the 2-party hand-off.
-//  - S of a unit runs as 4 independent wgmma accumulator chains of 9 k-steps
+//  - S of a unit runs as 3 independent wgmma accumulator chains of 12 k-steps
 //    (v5: 2 chains of 18 per warpgroup). Only one warpgroup computes a unit's
 //    S, and a single chain of 36 dependent m64n32k16 was latency-bound: the
 //    first cut of v6 (GPU run kernels-perf-2026-11-21-1) ran at ~1.9 us per
 //    unit, no faster than v4.
-//  - MLA_V6_CHAINS=3 in the environment selects 3 chains of 12 (fewer
-//    registers: 8 bytes of spill instead of 36) -- a tuning knob, read once.
+//    Default 3 chains of 12 (8 bytes of spill; GPU run 2: 993 us for
+//    h_q=128 against 1064 us with 4 chains of 9, 36 bytes of spill);
+//    MLA_V6_CHAINS=4 in the environment selects 4 (tuning knob, read once).
 //  - Combine by programmatic dependent launch, as in v5.
 // Partial units (fewer than 32 valid tokens) are loaded by their S owner with
 // zero-filling cp.async (no token >= seqlen is read); the TMA map falls back
@@ -517,8 +518,8 @@ cudaError_t launch_decode_v6(const DecodeArgs& a, int dtype, int tiles, int num_
   }
   dim3 grid(a.num_parts, a.h_kv, tiles);
   static const int chains = []() {
-    const char* e = getenv("MLA_V6_CHAINS");  // tuning knob: 3 or 4 (default) S accumulator chains
-    return (e && e[0] == '3') ? 3 : 4;
+    const char* e = getenv("MLA_V6_CHAINS");  // tuning knob: 3 (default) or 4 S accumulator chains
+    return (e && e[0] == '4') ? 4 : 3;
   }();
   if (dtype == 0) return chains == 3 ? launch_v6<__nv_bfloat16, 3>(map, a, grid, st) : launch_v6<__nv_bfloat16, 4>(map, a, grid, st);
   return chains == 3 ? launch_v6<__half, 3>(map, a, grid, st) : launch_v6<__half, 4>(map, a, grid, st);
