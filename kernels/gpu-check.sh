@@ -8,6 +8,8 @@
 #   NEW_VERSIONS=LO-HI  versions tested in their own processes (default 5-6),
 #                  so that a crash there cannot take the older versions' results with it
 #   BENCH_FP16=1   also run the fp16 benchmark
+#   SKIP_OLD=1     skip selftest/memcheck/bench of the versions below NEW_VERSIONS
+#   VARIANTS="label:version:ENV=VALUE ..."  tuning-knob variants to selftest, memcheck and bench
 set -u
 OUT=${OUT:-/tmp/mla-out}
 mkdir -p "$OUT"
@@ -39,8 +41,10 @@ if cuobjdump --dump-sass build/libmla.so > /tmp/mla-sass.txt 2>/dev/null; then
     printf "v%d " $v; for k in HGMMA HMMA LDSM LDGSTS UTMALDG SYNCS BAR LDL STL; do printf "%s=%s " $k "$(printf '%s\n' "$f" | grep -a -c "$k")"; done; echo
   done
 fi
+if [ "${SKIP_OLD:-0}" != 1 ]; then
 echo "=== selftest v1-v$OLDHI (full)"
 timeout 150 ./build/selftest --versions 1-$OLDHI; echo "selftest v1-v$OLDHI rc=$?"
+fi
 echo "=== selftest v$NLO-v$NHI (full)"
 for v in $(seq $NLO $NHI); do timeout 90 ./build/selftest --versions $v-$v; echo "selftest v$v rc=$?"; done
 # tuning-knob variants (label:version:ENV=VALUE)
@@ -50,7 +54,8 @@ for var in $VARIANTS; do
   timeout 90 env $kv ./build/selftest --versions $ver-$ver | grep -a -E "FAIL|PASSED|failure"; echo "selftest $lab ($kv) rc=${PIPESTATUS[0]}"
 done
 echo "=== compute-sanitizer memcheck (selftest --quick)"
-for r in 1-$OLDHI $(for v in $(seq $NLO $NHI); do echo $v-$v; done); do
+OLDR=1-$OLDHI; [ "${SKIP_OLD:-0}" = 1 ] && OLDR=
+for r in $OLDR $(for v in $(seq $NLO $NHI); do echo $v-$v; done); do
   timeout 150 compute-sanitizer --tool memcheck --print-limit 20 ./build/selftest --quick --versions $r 2>&1 | grep -a -E "PASS|FAIL|ERROR SUMMARY|=========" | tail -30
   echo "memcheck versions $r rc=${PIPESTATUS[0]}"
 done
@@ -63,10 +68,13 @@ echo "=== bench (bf16)"
 CUB=$(ls /usr/local/cuda/lib64/libcublas.so* 2>/dev/null | head -1)
 [ -z "$CUB" ] && CUB=$(find / -name 'libcublas.so*' -not -path '*/proc/*' 2>/dev/null | head -1)
 export MLA_CUBLAS_PATH="$CUB"; echo "cublas: $CUB"
+if [ "${SKIP_OLD:-0}" != 1 ]; then
 timeout 150 ./build/bench bf16 1 $OLDHI > "$OUT/bench-old.txt" 2>&1; echo "bench v1-v$OLDHI rc=$?"
 cat "$OUT/bench-old.txt"
+fi
 for v in $(seq $NLO $NHI); do
-  MLA_BENCH_NO_GEMM=1 timeout 120 ./build/bench bf16 $v $v > "$OUT/bench-v$v.txt" 2>&1; echo "bench v$v rc=$?"
+  NG=1; [ "${SKIP_OLD:-0}" = 1 ] && [ "$v" = "$NLO" ] && NG=
+  env ${NG:+MLA_BENCH_NO_GEMM=1} timeout 120 ./build/bench bf16 $v $v > "$OUT/bench-v$v.txt" 2>&1; echo "bench v$v rc=$?"
   grep -a -v "^probe\|^device" "$OUT/bench-v$v.txt" | grep -a " v$v " 
 done
 for var in $VARIANTS; do
@@ -77,6 +85,6 @@ done
 if [ "${BENCH_FP16:-0}" = 1 ]; then echo "=== bench (fp16)"; timeout 120 ./build/bench fp16; fi
 echo "=== done $(date -u)"
 echo "=== SUMMARY (bf16; us, GB/s and TFLOP/s by FlashMLA accounting)"
-grep -a -h "^probe" "$OUT/bench-old.txt"
-{ sed -n '/^SUMMARY/,$p' "$OUT/bench-old.txt" | grep -a -v "^SUMMARY"; for v in $(seq $NLO $NHI); do sed -n '/^SUMMARY/,$p' "$OUT/bench-v$v.txt" | grep -a " v$v "; done;
+grep -a -h "^probe" "$OUT"/bench-*.txt | sort -u
+{ [ -f "$OUT/bench-old.txt" ] && sed -n '/^SUMMARY/,$p' "$OUT/bench-old.txt" | grep -a -v "^SUMMARY"; for v in $(seq $NLO $NHI); do sed -n '/^SUMMARY/,$p' "$OUT/bench-v$v.txt" | grep -a " v$v "; done;
   for var in $VARIANTS; do lab=${var%%:*}; [ -f "$OUT/bench-$lab.txt" ] && sed -n '/^SUMMARY/,$p' "$OUT/bench-$lab.txt" | grep -a " $lab "; done; } | sort -s -k1,5
