@@ -98,18 +98,20 @@
  *  4 "wgmma_split" v3 with the S tile split between the two warpgroups
  *                (two accumulator chains each), P exchanged through a
  *                swizzled shared-memory slab (SS wgmma for P V).
- *  5 "tma_ws"    v4 fed by a producer warp: KV pages by TMA bulk tensor
+ *  5 "tma_ws"    v4 fed by a producer warpgroup: KV pages by TMA bulk tensor
  *                copies (one tensor map over the KV pool) on per-slab
  *                mbarriers, 2 page stages, warp specialisation with
  *                setmaxnreg, m64n256k16 P V. Partial last pages are still
  *                loaded with zero-filling cp.async (no token >= seqlen is
  *                read). Falls back to v4 if the tensor map cannot be
  *                encoded (MLA_V5_STRICT=1 in the environment: error instead).
+ *                Fastest version (see kernels/PERF.md).
  *  6 "seesaw"    v5 with 32-token units in 4 TMA stages and alternating
  *                ownership: the warpgroup that owns a unit computes its
  *                whole S and softmax while the other warpgroup's next S runs
  *                on the tensor cores; running max and P handed over through
- *                shared memory. Same fallback as v5.
+ *                shared memory. Same fallback as v5. Correct but slower
+ *                than v5 (kept as a documented step).
  *  All versions give the same results up to rounding; all write out/lse
  *  (directly or through the combine kernel) for every row.
  */

@@ -1,13 +1,14 @@
-// decode_v5_tma_ws.cu -- v5 "tma_ws": v4 fed by a TMA producer warp.
+// decode_v5_tma_ws.cu -- v5 "tma_ws": v4 fed by a TMA producer warpgroup.
 //
 // Adds over v4 (and why):
-//  - Warp specialisation: 2 consumer warpgroups + 1 producer warp (288
-//    threads, so the register cap is 224 for everyone; setmaxnreg with a
-//    384-thread CTA left ptxas at 168 registers and spilled the accumulators).
+//  - Warp specialisation: 2 consumer warpgroups + 1 producer warpgroup (384
+//    threads, 168 registers at entry; setmaxnreg.dec 24 in the producer,
+//    setmaxnreg.inc 240 in the consumers, which hold the 128-register O
+//    accumulator). A 288-thread variant without setmaxnreg was also capped at
+//    168 by ptxas (caps are sized by whole warpgroups) and spilled 2.5 KB.
 //    One producer thread issues all loads; WG0/WG1 only do tensor-core work
-//    and softmax. In v4
-//    every thread issued 18 cp.async + address math per page and the whole CTA
-//    met at a __syncthreads before each page could start.
+//    and softmax. In v4 every thread issued 18 cp.async + address math per
+//    page and the whole CTA met at a __syncthreads before each page could start.
 //  - KV pages arrive by TMA (cp.async.bulk.tensor.4d over one tensor map that
 //    covers the whole KV pool: {576 cols, h_kv, 64 tokens, num_blocks}; the
 //    page coordinate comes from the block table), one 64x64 box (8 KB,
