@@ -225,7 +225,7 @@ describe(suiteTitle, function () {
       assert.throws(() => gpu.decode(p as never), (e: unknown) => e instanceof MlaArgumentError && e.argument === arg);
     rejects(small, "cache.headDim");
     rejects({ ...ok, dV: 256 }, "dV");
-    rejects({ ...ok, hQ: 3 }, "hQ");
+    rejects({ ...ok, b: 2 }, "b");
     rejects({ ...ok, q: new Uint16Array(7) }, "q");
     rejects({ ...ok, softmaxScale: -1 }, "softmaxScale");
     rejects({ ...ok, cache: { ...ok.cache, cacheSeqlens: Int32Array.from([-3]) } }, "cache.cacheSeqlens[0]");
