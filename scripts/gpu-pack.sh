@@ -17,7 +17,7 @@ function resolveFrom(dir,name){for(let d=dir;;d=path.dirname(d)){const c=path.jo
 function visit(dir){if(seen.has(dir)) return; seen.add(dir);
   const j=JSON.parse(fs.readFileSync(path.join(dir,"package.json")));
   for(const d of Object.keys(Object.assign({},j.dependencies,j.optionalDependencies))){const r=resolveFrom(dir,d); if(r) visit(r);}}
-for(const n of ["koffi","@koromix/koffi-linux-x64","mocha","arquero"]) visit(path.resolve("node_modules",n));
+for(const n of ["koffi","@koromix/koffi-linux-x64","mocha","arquero","plotly.js-dist-min"]) visit(path.resolve("node_modules",n));
 console.log([...seen].map(p=>path.relative(process.cwd(),p)).join("\n"));' | sort |
 while read -r p; do mkdir -p "$C/$(dirname "$p")"; [ -e "$C/$p" ] || cp -r "$p" "$C/$p"; done
 rm -rf $C/node_modules/koffi/doc $C/node_modules/koffi/vendor
