@@ -215,8 +215,12 @@ export function parseLadderLog(file: string): LadderLog {
       continue;
     }
     const m = /^b=(\d+) s_q=(\d+) h_q=(\d+) h_kv=(\d+) s_k=(\d+)\s+(.*)$/.exec(line);
-    if (!m || !header) continue;
+    if (!m) continue;
+    // Later logs print a version's rows without repeating the table header: the column layout is the bench's.
+    header = header ?? ["ver", "us(med)", "spread", "us(rot)", "GB/s", "TFLOP/s", "rot"];
     const cells = m[6].trim().split(/\s+/);
+    // "v5     677.7 us   1835 GB/s  431.0 TFLOP/s": a summary line repeating a table row, with units
+    if (cells.includes("us")) continue;
     const col = (name: string): number => {
       const i = header!.indexOf(name);
       return i >= 0 && i < cells.length ? Number(cells[i].replace(/%$/, "")) : NaN;
@@ -236,13 +240,24 @@ export function parseLadderLog(file: string): LadderLog {
   };
 }
 
-/** Every kernels-native-*.log and kernels-perf-*.log under dir with a bench table, oldest first (by the log's own date line, then name). */
+/** Every kernels-native-*.log and kernels-perf-*.log under dir, oldest first (by the log's own date line, then name); rows is empty where a log has no bench rows. */
 export function ladderLogs(dir: string): LadderLog[] {
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir)
     .filter((f) => /^kernels-(native|perf)-.*\.log$/.test(f))
     .map((f) => parseLadderLog(`${dir}/${f}`))
-    .filter((l) => l.rows.length > 0)
     .sort((a, b) => (Number.isNaN(a.date) || Number.isNaN(b.date) || a.date === b.date ? a.file.localeCompare(b.file) : a.date - b.date));
+}
+
+/**
+ * The log to draw the ladder from: the one whose bf16 bench table covers the
+ * most kernel versions (one session, so the versions are comparable), the
+ * newest among equals; undefined when no log has a table.
+ */
+export function ladderLogFor(logs: LadderLog[]): LadderLog | undefined {
+  const versions = (l: LadderLog) => new Set(l.rows.filter((r) => r.dtype === "bf16").map((r) => r.version)).size;
+  let best: LadderLog | undefined;
+  for (const l of logs) if (versions(l) > 0 && (!best || versions(l) >= versions(best))) best = l;
+  return best;
 }
