@@ -4,9 +4,10 @@
  * no data for it (a sweep not run, a baseline missing): a partial run still
  * yields every figure it can.
  *
- * Conventions: medians with min-max error bars; "ours" means the newest
- * kernel version measured on a configuration, except in the ladder, which
- * shows them all; every rate is computed with the FLOP/byte counts of
+ * Conventions: medians with min-max error bars; "ours" means the fastest
+ * kernel version measured on a configuration (its label names it), except in
+ * the ladder, which shows them all. Not the newest: a later rung can be an
+ * experiment that lost (v6 "seesaw" is slower than v5 "tma_ws"); every rate is computed with the FLOP/byte counts of
  * src/roofline/accounting.ts on the actual mean cache length.
  */
 import { MlaArgumentError } from "../errors";
@@ -45,6 +46,7 @@ export const SWEEPS = {
   batch: "batch",
   speculative: "speculative",
   ladder: "ladder",
+  targets: "targets",
 } as const;
 
 export interface RunContext {
@@ -85,9 +87,9 @@ export function runContext(run: LoadedRun): RunContext {
 
 const ok = (r: AggRow): boolean => r.n > 0 && Number.isFinite(r.us_median);
 
-/** Newest kernel version of "ours" per configuration, plus every other implementation. */
-export function newestOurs(rows: AggRow[]): AggRow[] {
-  if (!Array.isArray(rows)) throw new MlaArgumentError("newestOurs", "rows", "an array of AggRow", rows);
+/** Fastest kernel version of "ours" per configuration (lowest median time), plus every other implementation. */
+export function fastestOurs(rows: AggRow[]): AggRow[] {
+  if (!Array.isArray(rows)) throw new MlaArgumentError("fastestOurs", "rows", "an array of AggRow", rows);
   const best = new Map<string, AggRow>();
   const others: AggRow[] = [];
   for (const r of rows) {
@@ -97,7 +99,7 @@ export function newestOurs(rows: AggRow[]): AggRow[] {
     }
     const k = `${r.sweep}|${r.config_id}`;
     const prev = best.get(k);
-    if (!prev || Number(r.kernel_version) > Number(prev.kernel_version)) best.set(k, r);
+    if (!prev || r.us_median < prev.us_median) best.set(k, r);
   }
   return [...best.values(), ...others];
 }
@@ -157,8 +159,8 @@ export function rooflineFigure(run: LoadedRun): FigureResult {
   const title = "Roofline: MLA decode on this GPU";
   const name = "roofline";
   const ctx = runContext(run);
-  // Newest kernel only: the older versions' points belong to the ladder figure.
-  const rows = newestOurs(run.agg.filter(ok));
+  // The fastest kernel per configuration only: the other versions' points belong to the ladder figure.
+  const rows = fastestOurs(run.agg.filter(ok));
   if (rows.length === 0) return { name, title, skipped: "no successful measurements in the run" };
   if (!ctx.best) return { name, title, skipped: `no ceilings: no probe results and no datasheet entry for "${ctx.provenance.gpuName}"` };
   const xs = rows.map((r) => r.intensity);
@@ -221,7 +223,7 @@ export function bandwidthVsSkFigure(run: LoadedRun): FigureResult {
   checkRun("bandwidthVsSkFigure", run);
   const name = "bandwidth-vs-sk";
   const title = "Memory bandwidth vs cache length";
-  const rows = newestOurs(rowsOf(run, SWEEPS.seqlen));
+  const rows = fastestOurs(rowsOf(run, SWEEPS.seqlen));
   if (rows.length === 0) return { name, title, skipped: `no successful rows of sweep "${SWEEPS.seqlen}"` };
   const ctx = runContext(run);
   const data: object[] = [];
@@ -265,7 +267,7 @@ export function tflopsVsRowsFigure(run: LoadedRun): FigureResult {
   checkRun("tflopsVsRowsFigure", run);
   const name = "tflops-vs-hq-sq";
   const title = "Compute rate vs query rows per KV head (h_q x s_q)";
-  const rows = newestOurs([...rowsOf(run, SWEEPS.heads), ...rowsOf(run, SWEEPS.speculative)]);
+  const rows = fastestOurs([...rowsOf(run, SWEEPS.heads), ...rowsOf(run, SWEEPS.speculative)]);
   if (rows.length === 0) return { name, title, skipped: `no successful rows of sweeps "${SWEEPS.heads}" or "${SWEEPS.speculative}"` };
   const ctx = runContext(run);
   const rowsPerHead = (r: AggRow): number => (r.h_q * r.s_q) / r.h_kv;
@@ -370,8 +372,10 @@ export function ladderFigure(run: LoadedRun): FigureResult {
   });
   const order = (r: AggRow): number => (r.impl === "ours" ? Number(r.kernel_version) : r.impl === "flashmla" ? 1e6 : -1);
   const labels = [...new Map([...rows].sort((a, b) => order(a) - order(b)).map((r) => [r.label, r])).keys()];
-  // Two-line tick labels stay horizontal at single-column width: "v2<br>mma_sync".
-  const tick = (l: string): string => l.replace(/^ours v(\d+) \((.*)\)$/, "v$1<br>$2").replace(/^PyTorch \(eager\)$/, "PyTorch<br>eager");
+  // Multi-line tick labels stay horizontal and apart at single-column width:
+  // "v4<br>wgmma_<br>split" (a kernel name breaks after each underscore).
+  const tick = (l: string): string =>
+    l.replace(/^ours v(\d+) \((.*)\)$/, (_m, v: string, n: string) => `v${v}<br>${n.replace(/_/g, "_<br>")}`).replace(/^PyTorch \(eager\)$/, "PyTorch<br>eager");
   const data = configs.map((cid, i) => {
     const rs = labels.map((l) => rows.find((r) => r.config_id === cid && r.label === l));
     const frac = rs.map((r) => (r ? (100 * rooflineTimeSeconds({ b: r.b, sQ: r.s_q, hQ: r.h_q, hKv: r.h_kv, meanSk: r.actual_mean_sk }, ceil)) / (r.us_median * 1e-6) : NaN));
@@ -398,7 +402,7 @@ export function ladderFigure(run: LoadedRun): FigureResult {
     y: { quantity: "roofline time / measured time", unit: "%", range: [0, 130] },
     caption: cap,
     // two-line tick labels ("v2" / "mma_sync")
-    captionOffset: 62,
+    captionOffset: 80,
     height: 340,
   });
   layout.barmode = "group";
@@ -406,6 +410,7 @@ export function ladderFigure(run: LoadedRun): FigureResult {
   // Bar labels keep their size instead of shrinking to fit the bar width.
   layout.uniformtext = { minsize: 8, mode: "show" };
   (layout.xaxis as Record<string, unknown>).tickangle = 0;
+  (layout.xaxis as Record<string, unknown>).tickfont = { size: 10 };
   return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
 }
 
@@ -413,8 +418,8 @@ export function ladderFigure(run: LoadedRun): FigureResult {
 export function speedupFigure(run: LoadedRun): FigureResult {
   checkRun("speedupFigure", run);
   const name = "speedup-over-baselines";
-  const title = "Speed-up of our newest kernel over the baselines";
-  const all = newestOurs(run.agg.filter(ok).filter((r) => r.sweep !== SWEEPS.ladder));
+  const title = "Speed-up of our fastest measured kernel over the baselines";
+  const all = fastestOurs(run.agg.filter(ok).filter((r) => r.sweep !== SWEEPS.ladder));
   const ours = all.filter((r) => r.impl === "ours");
   const baselines = [...new Set(all.filter((r) => r.impl !== "ours").map((r) => r.impl))].sort();
   if (ours.length === 0) return { name, title, skipped: "no successful measurements of our kernels" };
@@ -482,7 +487,7 @@ export function latencyVsBatchFigure(run: LoadedRun): FigureResult {
   checkRun("latencyVsBatchFigure", run);
   const name = "latency-vs-batch";
   const title = "Decode-step latency vs batch size";
-  const rows = newestOurs(rowsOf(run, SWEEPS.batch));
+  const rows = fastestOurs(rowsOf(run, SWEEPS.batch));
   if (rows.length === 0) return { name, title, skipped: `no successful rows of sweep "${SWEEPS.batch}"` };
   const ctx = runContext(run);
   const xs = rows.map((r) => r.b);

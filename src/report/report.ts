@@ -8,7 +8,7 @@
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
 import type { AggRow, LoadedRun } from "../sweep/aggregate";
-import { newestOurs, runContext, SWEEPS } from "../figures/paper";
+import { fastestOurs, runContext, SWEEPS } from "../figures/paper";
 import type { FigureManifest } from "../figures/cli";
 import { ridgePoint, rooflineTimeSeconds } from "../roofline/accounting";
 
@@ -41,15 +41,17 @@ export function keyNumbers(run: LoadedRun): KeyNumber[] {
   if (typeof run !== "object" || run === null || !Array.isArray(run.agg)) throw new MlaArgumentError("keyNumbers", "run", "a LoadedRun", run);
   const out: KeyNumber[] = [];
   const ok = run.agg.filter((r) => r.n > 0 && Number.isFinite(r.us_median));
-  const newest = newestOurs(ok);
-  const ours = newest.filter((r) => r.impl === "ours");
+  const ours = fastestOurs(ok).filter((r) => r.impl === "ours");
   const ctx = runContext(run);
 
   if (run.measured.copyGBps) out.push({ id: "ceiling.copy", quantity: "copy bandwidth (probe)", unit: "GB/s", value: run.measured.copyGBps, source: `${path.join(run.dir, "ceilings.csv")} · copy_bandwidth · median of ok trials` });
   if (run.measured.gemmTflops) out.push({ id: "ceiling.gemm", quantity: "bf16 GEMM (probe)", unit: "TFLOP/s", value: run.measured.gemmTflops, source: `${path.join(run.dir, "ceilings.csv")} · bf16_gemm · median of ok trials` });
 
   for (const sQ of [1, 2]) {
-    const rows = ours.filter((r) => r.sweep === SWEEPS.grid && r.s_q === sQ);
+    // The targets sweep measures every kernel version on FlashMLA's grid itself (same
+    // configuration ids, lengths and seed), so its rows count for the grid's numbers too.
+    const gridIds = new Set(ok.filter((r) => r.sweep === SWEEPS.grid).map((r) => r.config_id));
+    const rows = ours.filter((r) => (r.sweep === SWEEPS.grid || (r.sweep === SWEEPS.targets && gridIds.has(r.config_id))) && r.s_q === sQ);
     const best = sQ === 1 ? maxBy(rows, (r) => r.gbps_median) : maxBy(rows, (r) => r.tflops_median);
     if (!best) continue;
     if (sQ === 1) out.push({ id: "grid.sq1.gbps", quantity: "FlashMLA grid, s_q=1: best bandwidth (ours)", unit: "GB/s", value: best.gbps_median, source: src(run, best, "median") });
