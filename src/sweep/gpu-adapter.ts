@@ -11,25 +11,16 @@
  * accepted as well (tests use that).
  */
 import { MlaArgumentError } from "../errors";
+import type { DeviceProps } from "../gpu/mla-gpu";
 import type { Dtype, KernelVersionInfo, SweepConfig } from "./definitions";
 import type { DeviceFacts } from "./provenance";
 import type { ImplRun, MeasureFn, RunConfig } from "./runner";
 
-/** What src/gpu's MlaGpu.props() returns (DeviceProps there). */
-export interface GpuDeviceInfo {
-  name: string;
-  smCount: number;
-  smClockMHz: number;
-  memClockMHz: number;
-  memBusWidthBits: number;
-  l2Bytes: number;
-  totalMemBytes: number;
-  computeCapability: string;
-  /** e.g. 12040 (cudaDriverGetVersion) */
-  driverVersion: number;
-  /** e.g. 12040 (cudaRuntimeGetVersion) */
-  runtimeVersion: number;
-}
+/**
+ * What src/gpu's MlaGpu.props() returns. A type-only import: it is erased at
+ * compile time, so this module still loads where src/gpu cannot.
+ */
+export type GpuDeviceInfo = DeviceProps;
 
 export interface DecodeProblemRequest {
   dtype: Dtype;
