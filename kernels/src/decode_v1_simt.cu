@@ -7,7 +7,7 @@
 // log2 domain; each thread owns a 8x16 slice of the 64x512 fp32 accumulator.
 // Tokens >= seqlen are never loaded (their smem rows are zero-filled) and are
 // masked to -inf before exp. Pieces of split requests go to fp32 partials.
-#include "common.cuh"
+#include "tile_common.cuh"
 
 namespace mla {
 
@@ -35,14 +35,7 @@ __global__ void __launch_bounds__(kV1Threads, 1) decode_v1_kernel(DecodeArgs a) 
   const T* kv = reinterpret_cast<const T*>(a.kv);
 
   for (int req = begin_req; req <= end_req; ++req) {
-    Piece pc;
-    pc.req = req;
-    pc.len = clamp_len(a.seqlens[req], a.max_blocks);
-    const int nb = (pc.len + kPage - 1) / kPage;
-    pc.blk_begin = (req == begin_req) ? begin_blk : 0;
-    pc.blk_end = (req == end_req) ? end_blk : nb;
-    pc.split = (a.nsplits[req + 1] - a.nsplits[req]) > 1;
-    pc.slot = (req == begin_req) ? begin_slot : a.nsplits[req];
+    const Piece pc = make_piece(a, req, begin_req, begin_blk, end_req, end_blk, begin_slot);
 
     // Q tile -> smem (rows beyond a.rows are zero)
     for (int i = tid; i < kTileM * (kDK / 8); i += kV1Threads) {
@@ -183,18 +176,7 @@ __global__ void __launch_bounds__(kV1Threads, 1) decode_v1_kernel(DecodeArgs a) 
 }
 
 cudaError_t launch_decode_v1(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st) {
-  dim3 grid(a.num_parts, a.h_kv, tiles);
-  cudaError_t e;
-  if (dtype == 0) {
-    e = cudaFuncSetAttribute(decode_v1_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kV1Smem);
-    if (e != cudaSuccess) return e;
-    decode_v1_kernel<__nv_bfloat16><<<grid, kV1Threads, kV1Smem, st>>>(a);
-  } else {
-    e = cudaFuncSetAttribute(decode_v1_kernel<__half>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kV1Smem);
-    if (e != cudaSuccess) return e;
-    decode_v1_kernel<__half><<<grid, kV1Threads, kV1Smem, st>>>(a);
-  }
-  return cudaGetLastError();
+  return launch_by_dtype(decode_v1_kernel<__nv_bfloat16>, decode_v1_kernel<__half>, kV1Threads, kV1Smem, a, dtype, tiles, st);
 }
 
 }  // namespace mla

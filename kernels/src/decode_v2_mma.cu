@@ -15,7 +15,7 @@
 //    (chunk ^ (row & 7)), so ldmatrix and cp.async are bank-conflict free with
 //    no padding. smem = Q 72 KB + 2 pages 144 KB + P 8 KB + 1 KB = 230400 B.
 //  - The row sum is kept per thread and reduced once at the end.
-#include "common.cuh"
+#include "tile_common.cuh"
 
 namespace mla {
 
@@ -27,14 +27,6 @@ constexpr size_t kV2Smem = 3ull * kTileBytes + kTileM * 64 * 2 + 2 * 2 * kTileM 
 __device__ __forceinline__ uint32_t swz(int row, int chunk) {  // byte offset
   return (uint32_t)((row * kChunks + (chunk ^ (row & 7))) * 16);
 }
-
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, bool valid) {
-  int sz = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(sz) : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
 
 __device__ __forceinline__ void ldsm_x4(uint32_t addr, uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -101,14 +93,7 @@ __global__ void __launch_bounds__(kV2Threads, 1) decode_v2_kernel(DecodeArgs a) 
   const int v_chk = wc * 32 + (lane >> 4);
 
   for (int req = begin_req; req <= end_req; ++req) {
-    Piece pc;
-    pc.req = req;
-    pc.len = clamp_len(a.seqlens[req], a.max_blocks);
-    const int nb = (pc.len + kPage - 1) / kPage;
-    pc.blk_begin = (req == begin_req) ? begin_blk : 0;
-    pc.blk_end = (req == end_req) ? end_blk : nb;
-    pc.split = (a.nsplits[req + 1] - a.nsplits[req]) > 1;
-    pc.slot = (req == begin_req) ? begin_slot : a.nsplits[req];
+    const Piece pc = make_piece(a, req, begin_req, begin_blk, end_req, end_blk, begin_slot);
     const int cnt = pc.blk_end - pc.blk_begin;
     const int64_t bt_row = (int64_t)req * a.bt_sb;
     const T* kv_head = kv + (int64_t)kvh * a.kv_sh;
@@ -126,17 +111,7 @@ __global__ void __launch_bounds__(kV2Threads, 1) decode_v2_kernel(DecodeArgs a) 
     };
 
     if (cnt > 0) {
-      for (int i = tid; i < kTileM * kChunks; i += kV2Threads) {
-        int row = i / kChunks, ch = i % kChunks;
-        int m = tile * kTileM + row;
-        bool valid = m < a.rows;
-        const T* src = q;
-        if (valid) {
-          int s_idx = m / a.G, head = kvh * a.G + m % a.G;
-          src = q + (int64_t)req * a.q_sb + (int64_t)s_idx * a.q_ss + (int64_t)head * a.q_sh + ch * 8;
-        }
-        cp_async16(sQ + swz(row, ch), src, valid);
-      }
+      load_q_tile<T, kV2Threads>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sQ + swz(row, ch); });
       load_page(pc.blk_begin, sKV0);
       cp_async_commit();
     }
@@ -190,10 +165,8 @@ __global__ void __launch_bounds__(kV2Threads, 1) decode_v2_kernel(DecodeArgs a) 
           mx1 = fmaxf(mx1, s[nt][2 + e]);
         }
       }
-      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+      mx0 = quad_max(mx0);
+      mx1 = quad_max(mx1);
       if ((lane & 3) == 0) { sMax[wc * kTileM + row0] = mx0; sMax[wc * kTileM + row1] = mx1; }
       bar_pair(1 + wr);
       mx0 = fmaxf(mx0, sMax[(1 - wc) * kTileM + row0]);
@@ -247,10 +220,8 @@ __global__ void __launch_bounds__(kV2Threads, 1) decode_v2_kernel(DecodeArgs a) 
     }
 
     // ---- epilogue ----
-    l_run0 += __shfl_xor_sync(0xffffffffu, l_run0, 1);
-    l_run0 += __shfl_xor_sync(0xffffffffu, l_run0, 2);
-    l_run1 += __shfl_xor_sync(0xffffffffu, l_run1, 1);
-    l_run1 += __shfl_xor_sync(0xffffffffu, l_run1, 2);
+    l_run0 = quad_sum(l_run0);
+    l_run1 = quad_sum(l_run1);
     if ((lane & 3) == 0) { sSum[wc * kTileM + row0] = l_run0; sSum[wc * kTileM + row1] = l_run1; }
     bar_pair(1 + wr);
     const float l0 = l_run0 + sSum[(1 - wc) * kTileM + row0];
@@ -272,18 +243,8 @@ __global__ void __launch_bounds__(kV2Threads, 1) decode_v2_kernel(DecodeArgs a) 
 }
 
 cudaError_t launch_decode_v2(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st) {
-  dim3 grid(a.num_parts, a.h_kv, tiles);
-  cudaError_t e;
-  if (dtype == 0) {
-    e = cudaFuncSetAttribute(decode_v2_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kV2Smem);
-    if (e != cudaSuccess) return e;
-    decode_v2_kernel<__nv_bfloat16><<<grid, kV2Threads, kV2Smem, st>>>(a);
-  } else {
-    e = cudaFuncSetAttribute(decode_v2_kernel<__half>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kV2Smem);
-    if (e != cudaSuccess) return e;
-    decode_v2_kernel<__half><<<grid, kV2Threads, kV2Smem, st>>>(a);
-  }
-  return cudaGetLastError();
+  return launch_by_dtype(decode_v2_kernel<__nv_bfloat16>, decode_v2_kernel<__half>, kV2Threads, kV2Smem, a, dtype, tiles,
+                         st);
 }
 
 }  // namespace mla

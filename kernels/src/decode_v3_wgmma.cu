@@ -18,78 +18,39 @@
 //    inter-warpgroup communication inside a page.
 //  - cp.async double buffering and the split-KV / masking / epilogue logic are
 //    as in v2; a fence.proxy.async makes cp.async data visible to wgmma.
-#include "common.cuh"
+#include "tile_common.cuh"
 
 namespace mla {
 
 constexpr int kV3Threads = 256;
-constexpr int kSlab = kTileM * 128;          // 8 KB: 64 rows x 64 elements
 constexpr int kV3Tile = (kDK / 64) * kSlab;  // 73728
 constexpr size_t kV3Smem = 3ull * kV3Tile + 1024 /*alignment slack*/ + 2 * kTileM * 4;
-
-__device__ __forceinline__ uint32_t sw128(int row, int chunk /*0..71*/) {
-  return (uint32_t)((chunk >> 3) * kSlab + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
-}
-
-__device__ __forceinline__ void v3_cp_async16(uint32_t dst, const void* src, bool valid) {
-  int sz = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(sz) : "memory");
-}
-
-// Matrix descriptor: start address, LBO, SBO (bytes), 128-byte swizzle.
-__device__ __forceinline__ uint64_t desc128(uint32_t saddr, uint32_t lbo, uint32_t sbo) {
-  uint64_t d = 0;
-  d |= (uint64_t)((saddr & 0x3FFFF) >> 4);
-  d |= (uint64_t)((lbo & 0x3FFFF) >> 4) << 16;
-  d |= (uint64_t)((sbo & 0x3FFFF) >> 4) << 32;
-  d |= (uint64_t)1 << 62;
-  return d;
-}
-
-__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wg_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void reg_fence(float (&r)[N]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
-}
-
-#define V3_D32(d)                                                                                          \
-  "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),         \
-      "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
-      "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]),           \
-      "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]),           \
-      "+f"(d[30]), "+f"(d[31])
-#define V3_DLIST                                                                                            \
-  "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27," \
-  "%28,%29,%30,%31}"
 
 template <typename T> struct Wg;
 template <> struct Wg<__nv_bfloat16> {
   // D(64x64) += A(smem, K-major) * B(smem, K-major)
   static __device__ __forceinline__ void ss(float* d, uint64_t da, uint64_t db) {
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " V3_DLIST ", %32, %33, p, 1, 1, 0, 0;\n}\n"
-                 : V3_D32(d) : "l"(da), "l"(db), "r"(1));
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " MLA_L32 ", %32, %33, p, 1, 1, 0, 0;\n}\n"
+                 : MLA_D32(d) : "l"(da), "l"(db), "r"(1));
   }
   // D(64x64) += A(registers) * B(smem, MN-major)
   static __device__ __forceinline__ void rs(float* d, const uint32_t* a, uint64_t db) {
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " V3_DLIST ", {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"
-                 : V3_D32(d) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " MLA_L32 ", {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"
+                 : MLA_D32(d) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
   }
 };
 template <> struct Wg<__half> {
   static __device__ __forceinline__ void ss(float* d, uint64_t da, uint64_t db) {
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " V3_DLIST ", %32, %33, p, 1, 1, 0, 0;\n}\n"
-                 : V3_D32(d) : "l"(da), "l"(db), "r"(1));
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " MLA_L32 ", %32, %33, p, 1, 1, 0, 0;\n}\n"
+                 : MLA_D32(d) : "l"(da), "l"(db), "r"(1));
   }
   static __device__ __forceinline__ void rs(float* d, const uint32_t* a, uint64_t db) {
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " V3_DLIST ", {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"
-                 : V3_D32(d) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " MLA_L32 ", {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"
+                 : MLA_D32(d) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
   }
 };
 
@@ -112,14 +73,7 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
   const int row0 = wwarp * 16 + lane / 4, row1 = row0 + 8;
 
   for (int req = begin_req; req <= end_req; ++req) {
-    Piece pc;
-    pc.req = req;
-    pc.len = clamp_len(a.seqlens[req], a.max_blocks);
-    const int nb = (pc.len + kPage - 1) / kPage;
-    pc.blk_begin = (req == begin_req) ? begin_blk : 0;
-    pc.blk_end = (req == end_req) ? end_blk : nb;
-    pc.split = (a.nsplits[req + 1] - a.nsplits[req]) > 1;
-    pc.slot = (req == begin_req) ? begin_slot : a.nsplits[req];
+    const Piece pc = make_piece(a, req, begin_req, begin_blk, end_req, end_blk, begin_slot);
     const int cnt = pc.blk_end - pc.blk_begin;
     const int64_t bt_row = (int64_t)req * a.bt_sb;
     const T* kv_head = kv + (int64_t)kvh * a.kv_sh;
@@ -132,24 +86,14 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
         int row = i / 72, ch = i % 72;
         bool valid = blk * kPage + row < pc.len;
         const T* src = valid ? pbase + (int64_t)row * a.kv_st + ch * 8 : kv;
-        v3_cp_async16(dst + sw128(row, ch), src, valid);
+        cp_async16(dst + sw128(row, ch), src, valid);
       }
     };
 
     if (cnt > 0) {
-      for (int i = tid; i < kTileM * 72; i += kV3Threads) {
-        int row = i / 72, ch = i % 72;
-        int m = tile * kTileM + row;
-        bool valid = m < a.rows;
-        const T* src = q;
-        if (valid) {
-          int s_idx = m / a.G, head = kvh * a.G + m % a.G;
-          src = q + (int64_t)req * a.q_sb + (int64_t)s_idx * a.q_ss + (int64_t)head * a.q_sh + ch * 8;
-        }
-        v3_cp_async16(sQ + sw128(row, ch), src, valid);
-      }
+      load_q_tile<T, kV3Threads>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sQ + sw128(row, ch); });
       load_page(pc.blk_begin, sKV0);
-      asm volatile("cp.async.commit_group;\n" ::: "memory");
+      cp_async_commit();
     }
 
     const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);
@@ -166,28 +110,28 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
       const uint32_t sK = sKV0 + (n & 1) * kV3Tile;
       if (n + 1 < cnt) {
         load_page(blk + 1, sKV0 + ((n + 1) & 1) * kV3Tile);
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+        cp_async_commit();
+        cp_async_wait<1>();
       } else {
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+        cp_async_wait<0>();
       }
-      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+      fence_async_smem();
       __syncthreads();
 
       // ---- S = Q K^T (64 x 64), full tile in each warpgroup ----
       float s[32];
 #pragma unroll
       for (int i = 0; i < 32; ++i) s[i] = 0.f;
-      reg_fence(s);
-      wg_fence();
+      keep(s);
+      wgmma_fence();
 #pragma unroll
       for (int ks = 0; ks < kDK / 16; ++ks) {
         const uint32_t off = (ks >> 2) * kSlab + (ks & 3) * 32;
         Wg<T>::ss(s, desc128(sQ + off, 16, 1024), desc128(sK + off, 16, 1024));
       }
-      wg_commit();
-      wg_wait0();
-      reg_fence(s);
+      wgmma_commit();
+      wgmma_wait<0>();
+      keep(s);
 
       // ---- scale, mask, online softmax (rows row0 / row1, quad-shared) ----
       float mx0 = -INFINITY, mx1 = -INFINITY;
@@ -202,10 +146,8 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
           mx1 = fmaxf(mx1, s[4 * j + 2 + e]);
         }
       }
-      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+      mx0 = quad_max(mx0);
+      mx1 = quad_max(mx1);
       const float mn0 = fmaxf(m_run0, mx0), mn1 = fmaxf(m_run1, mx1);
       const float mu0 = (mn0 == -INFINITY) ? 0.f : mn0;
       const float mu1 = (mn1 == -INFINITY) ? 0.f : mn1;
@@ -235,8 +177,8 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
 
       // ---- O(64 x 256 of this warpgroup) += P V ----
 #pragma unroll
-      for (int c = 0; c < 4; ++c) reg_fence(acc[c]);
-      wg_fence();
+      for (int c = 0; c < 4; ++c) keep(acc[c]);
+      wgmma_fence();
 #pragma unroll
       for (int ks = 0; ks < kPage / 16; ++ks) {
 #pragma unroll
@@ -245,18 +187,16 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
           Wg<T>::rs(acc[c], pa[ks], desc128(sK + off, kSlab, 1024));
         }
       }
-      wg_commit();
-      wg_wait0();
+      wgmma_commit();
+      wgmma_wait<0>();
 #pragma unroll
-      for (int c = 0; c < 4; ++c) reg_fence(acc[c]);
+      for (int c = 0; c < 4; ++c) keep(acc[c]);
       __syncthreads();  // page buffer reused by the next prefetch
     }
 
     // ---- epilogue ----
-    l_run0 += __shfl_xor_sync(0xffffffffu, l_run0, 1);
-    l_run0 += __shfl_xor_sync(0xffffffffu, l_run0, 2);
-    l_run1 += __shfl_xor_sync(0xffffffffu, l_run1, 1);
-    l_run1 += __shfl_xor_sync(0xffffffffu, l_run1, 2);
+    l_run0 = quad_sum(l_run0);
+    l_run1 = quad_sum(l_run1);
     const float inv0 = (l_run0 > 0.f) ? 1.f / l_run0 : 0.f, inv1 = (l_run1 > 0.f) ? 1.f / l_run1 : 0.f;
     const int m0 = tile * kTileM + row0, m1 = tile * kTileM + row1;
 #pragma unroll
@@ -276,18 +216,7 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
 }
 
 cudaError_t launch_decode_v3(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st) {
-  dim3 grid(a.num_parts, a.h_kv, tiles);
-  cudaError_t e;
-  if (dtype == 0) {
-    e = cudaFuncSetAttribute(decode_v3_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kV3Smem);
-    if (e != cudaSuccess) return e;
-    decode_v3_kernel<__nv_bfloat16><<<grid, kV3Threads, kV3Smem, st>>>(a);
-  } else {
-    e = cudaFuncSetAttribute(decode_v3_kernel<__half>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kV3Smem);
-    if (e != cudaSuccess) return e;
-    decode_v3_kernel<__half><<<grid, kV3Threads, kV3Smem, st>>>(a);
-  }
-  return cudaGetLastError();
+  return launch_by_dtype(decode_v3_kernel<__nv_bfloat16>, decode_v3_kernel<__half>, kV3Threads, kV3Smem, a, dtype, tiles, st);
 }
 
 }  // namespace mla

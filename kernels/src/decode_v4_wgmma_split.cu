@@ -13,73 +13,40 @@
 //    (SS wgmma), with fence.proxy.async between the stores and the wgmma.
 //  - Page-load address arithmetic is incremental (no div/mod per chunk).
 // smem: Q 72 KB + 2 pages 144 KB + P 8 KB + 1 KB reductions + 1 KB alignment.
-#include "common.cuh"
+#include "tile_common.cuh"
 
 namespace mla {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kSlab = kTileM * 128;          // 8 KB
 constexpr int kTile = (kDK / 64) * kSlab;    // 73728
 constexpr size_t kSmem = 3ull * kTile + kSlab + 2 * 2 * kTileM * 4 + 1024;
-
-__device__ __forceinline__ uint32_t swz(int row, int chunk) {
-  return (uint32_t)((chunk >> 3) * kSlab + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
-}
-__device__ __forceinline__ void cpa16(uint32_t dst, const void* src, bool valid) {
-  int sz = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(sz) : "memory");
-}
-__device__ __forceinline__ uint64_t desc(uint32_t saddr, uint32_t lbo, uint32_t sbo) {
-  return (uint64_t)((saddr & 0x3FFFF) >> 4) | ((uint64_t)((lbo & 0x3FFFF) >> 4) << 16) |
-         ((uint64_t)((sbo & 0x3FFFF) >> 4) << 32) | ((uint64_t)1 << 62);
-}
-__device__ __forceinline__ void fence_wg() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void commit_wg() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wait_wg0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void keep(float (&r)[N]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
-}
-
-#define D16(d)                                                                                              \
-  "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), \
-      "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
-#define D32(d)                                                                                             \
-  D16(d), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]),      \
-      "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), \
-      "+f"(d[31])
-#define L16 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}"
-#define L32                                                                                                 \
-  "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27," \
-  "%28,%29,%30,%31}"
 
 template <typename T> struct Op;
 template <> struct Op<__nv_bfloat16> {
   // S: D(64x32) += A(smem K-major) B(smem K-major)
   static __device__ __forceinline__ void s32(float* d, uint64_t da, uint64_t db) {
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 " L16 ", %16, %17, p, 1, 1, 0, 0;\n}\n"
-                 : D16(d) : "l"(da), "l"(db), "r"(1));
+                 "wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 " MLA_L16 ", %16, %17, p, 1, 1, 0, 0;\n}\n"
+                 : MLA_D16(d) : "l"(da), "l"(db), "r"(1));
   }
   // PV: D(64x64) += A(smem K-major) B(smem MN-major)
   static __device__ __forceinline__ void pv(float* d, uint64_t da, uint64_t db) {
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " L32 ", %32, %33, p, 1, 1, 0, 1;\n}\n"
-                 : D32(d) : "l"(da), "l"(db), "r"(1));
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " MLA_L32 ", %32, %33, p, 1, 1, 0, 1;\n}\n"
+                 : MLA_D32(d) : "l"(da), "l"(db), "r"(1));
   }
 };
 template <> struct Op<__half> {
   static __device__ __forceinline__ void s32(float* d, uint64_t da, uint64_t db) {
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 " L16 ", %16, %17, p, 1, 1, 0, 0;\n}\n"
-                 : D16(d) : "l"(da), "l"(db), "r"(1));
+                 "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 " MLA_L16 ", %16, %17, p, 1, 1, 0, 0;\n}\n"
+                 : MLA_D16(d) : "l"(da), "l"(db), "r"(1));
   }
   static __device__ __forceinline__ void pv(float* d, uint64_t da, uint64_t db) {
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " L32 ", %32, %33, p, 1, 1, 0, 1;\n}\n"
-                 : D32(d) : "l"(da), "l"(db), "r"(1));
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " MLA_L32 ", %32, %33, p, 1, 1, 0, 1;\n}\n"
+                 : MLA_D32(d) : "l"(da), "l"(db), "r"(1));
   }
 };
 
@@ -106,14 +73,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
   const int ld_row0 = tid / 72, ld_ch0 = tid % 72;  // i = tid + 256 k, 256 = 3*72 + 40
 
   for (int req = begin_req; req <= end_req; ++req) {
-    Piece pc;
-    pc.req = req;
-    pc.len = clamp_len(a.seqlens[req], a.max_blocks);
-    const int nb = (pc.len + kPage - 1) / kPage;
-    pc.blk_begin = (req == begin_req) ? begin_blk : 0;
-    pc.blk_end = (req == end_req) ? end_blk : nb;
-    pc.split = (a.nsplits[req + 1] - a.nsplits[req]) > 1;
-    pc.slot = (req == begin_req) ? begin_slot : a.nsplits[req];
+    const Piece pc = make_piece(a, req, begin_req, begin_blk, end_req, end_blk, begin_slot);
     const int cnt = pc.blk_end - pc.blk_begin;
     const int64_t bt_row = (int64_t)req * a.bt_sb;
     const T* kv_head = kv + (int64_t)kvh * a.kv_sh;
@@ -127,26 +87,16 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
       for (int k = 0; k < kPage * 72 / kThreads; ++k) {
         const bool valid = row < valid_rows;
         const T* src = valid ? pbase + (int64_t)row * a.kv_st + ch * 8 : kv;
-        cpa16(dst + swz(row, ch), src, valid);
+        cp_async16(dst + sw128(row, ch), src, valid);
         ch += 40; row += 3;
         if (ch >= 72) { ch -= 72; row += 1; }
       }
     };
 
     if (cnt > 0) {
-      for (int i = tid; i < kTileM * 72; i += kThreads) {
-        int row = i / 72, ch = i % 72;
-        int m = tile * kTileM + row;
-        bool valid = m < a.rows;
-        const T* src = q;
-        if (valid) {
-          int s_idx = m / a.G, head = kvh * a.G + m % a.G;
-          src = q + (int64_t)req * a.q_sb + (int64_t)s_idx * a.q_ss + (int64_t)head * a.q_sh + ch * 8;
-        }
-        cpa16(sQ + swz(row, ch), src, valid);
-      }
+      load_q_tile<T, kThreads>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sQ + sw128(row, ch); });
       load_page(pc.blk_begin, sKV0);
-      asm volatile("cp.async.commit_group;\n" ::: "memory");
+      cp_async_commit();
     }
 
     const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);
@@ -163,12 +113,12 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
       const uint32_t sK = sKV0 + (n & 1) * kTile;
       if (n + 1 < cnt) {
         load_page(blk + 1, sKV0 + ((n + 1) & 1) * kTile);
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
-        asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+        cp_async_commit();
+        cp_async_wait<1>();
       } else {
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+        cp_async_wait<0>();
       }
-      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+      fence_async_smem();
       __syncthreads();
 
       // ---- S(64 x 32 keys of this warpgroup), two accumulator chains ----
@@ -176,17 +126,17 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
 #pragma unroll
       for (int i = 0; i < 16; ++i) { sa[i] = 0.f; sb[i] = 0.f; }
       keep(sa); keep(sb);
-      fence_wg();
+      wgmma_fence();
       const uint32_t kofs = wg * 32 * 128;  // key rows 32*wg.. inside each slab (1024-aligned)
 #pragma unroll
       for (int ks = 0; ks < kDK / 16; ks += 2) {
         const uint32_t o0 = (ks >> 2) * kSlab + (ks & 3) * 32;
         const uint32_t o1 = ((ks + 1) >> 2) * kSlab + ((ks + 1) & 3) * 32;
-        Op<T>::s32(sa, desc(sQ + o0, 16, 1024), desc(sK + kofs + o0, 16, 1024));
-        Op<T>::s32(sb, desc(sQ + o1, 16, 1024), desc(sK + kofs + o1, 16, 1024));
+        Op<T>::s32(sa, desc128(sQ + o0, 16, 1024), desc128(sK + kofs + o0, 16, 1024));
+        Op<T>::s32(sb, desc128(sQ + o1, 16, 1024), desc128(sK + kofs + o1, 16, 1024));
       }
-      commit_wg();
-      wait_wg0();
+      wgmma_commit();
+      wgmma_wait<0>();
       keep(sa); keep(sb);
 
       // ---- scale, mask, row max (exchanged between warpgroups) ----
@@ -206,10 +156,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
           mx1 = fmaxf(mx1, v1);
         }
       }
-      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+      mx0 = quad_max(mx0);
+      mx1 = quad_max(mx1);
       if ((lane & 3) == 0) { sMax[wg * kTileM + row0] = mx0; sMax[wg * kTileM + row1] = mx1; }
       __syncthreads();
       mx0 = fmaxf(mx0, sMax[(1 - wg) * kTileM + row0]);
@@ -242,33 +190,31 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
           acc[c][4 * j + 0] *= al0; acc[c][4 * j + 1] *= al0;
           acc[c][4 * j + 2] *= al1; acc[c][4 * j + 3] *= al1;
         }
-      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+      fence_async_smem();
       __syncthreads();
 
       // ---- O(64 x 256 of this warpgroup) += P V ----
 #pragma unroll
       for (int c = 0; c < 4; ++c) keep(acc[c]);
-      fence_wg();
+      wgmma_fence();
 #pragma unroll
       for (int ks = 0; ks < kPage / 16; ++ks) {
 #pragma unroll
         for (int c = 0; c < 4; ++c) {
           const uint32_t voff = (4 * wg + c) * kSlab + ks * 16 * 128;
-          Op<T>::pv(acc[c], desc(sP + ks * 32, 16, 1024), desc(sK + voff, kSlab, 1024));
+          Op<T>::pv(acc[c], desc128(sP + ks * 32, 16, 1024), desc128(sK + voff, kSlab, 1024));
         }
       }
-      commit_wg();
-      wait_wg0();
+      wgmma_commit();
+      wgmma_wait<0>();
 #pragma unroll
       for (int c = 0; c < 4; ++c) keep(acc[c]);
       __syncthreads();  // page buffer, P slab and sMax are reused next page
     }
 
     // ---- epilogue: row sums of both warpgroups ----
-    l_run0 += __shfl_xor_sync(0xffffffffu, l_run0, 1);
-    l_run0 += __shfl_xor_sync(0xffffffffu, l_run0, 2);
-    l_run1 += __shfl_xor_sync(0xffffffffu, l_run1, 1);
-    l_run1 += __shfl_xor_sync(0xffffffffu, l_run1, 2);
+    l_run0 = quad_sum(l_run0);
+    l_run1 = quad_sum(l_run1);
     if ((lane & 3) == 0) { sSum[wg * kTileM + row0] = l_run0; sSum[wg * kTileM + row1] = l_run1; }
     __syncthreads();
     const float l0 = l_run0 + sSum[(1 - wg) * kTileM + row0];
@@ -294,18 +240,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
 }  // namespace
 
 cudaError_t launch_decode_v4(const DecodeArgs& a, int dtype, int tiles, cudaStream_t st) {
-  dim3 grid(a.num_parts, a.h_kv, tiles);
-  cudaError_t e;
-  if (dtype == 0) {
-    e = cudaFuncSetAttribute(decode_v4_kernel<__nv_bfloat16>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
-    if (e != cudaSuccess) return e;
-    decode_v4_kernel<__nv_bfloat16><<<grid, kThreads, kSmem, st>>>(a);
-  } else {
-    e = cudaFuncSetAttribute(decode_v4_kernel<__half>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
-    if (e != cudaSuccess) return e;
-    decode_v4_kernel<__half><<<grid, kThreads, kSmem, st>>>(a);
-  }
-  return cudaGetLastError();
+  return launch_by_dtype(decode_v4_kernel<__nv_bfloat16>, decode_v4_kernel<__half>, kThreads, kSmem, a, dtype, tiles, st);
 }
 
 }  // namespace mla

@@ -39,14 +39,13 @@
 // smem: Q 72 KB + 2 pages 144 KB + P 8 KB + 1 KB reductions + barriers + 1 KB alignment.
 #include <cuda.h>
 #include <stdlib.h>
-#include "common.cuh"
+#include "tile_common.cuh"
 
 namespace mla {
 namespace {
 
 constexpr int kThreads = 384;                // 2 consumer warpgroups + 1 producer warpgroup
 constexpr int kConsumers = 256;
-constexpr int kSlab = kTileM * 128;          // 8 KB: 64 rows x 64 columns x 2 bytes
 constexpr int kTile = (kDK / 64) * kSlab;    // 73728: 64 rows x 576 columns
 constexpr int kSlabs = kDK / 64;             // 9
 constexpr int kStages = 2;
@@ -58,114 +57,9 @@ constexpr uint32_t kOffAbort = kOffBar + (kStages * kSlabs + kStages) * 8;  // i
 constexpr size_t kSmem = kOffAbort + 8 + 1024;
 static_assert(kSmem <= 232448, "v5 shared memory exceeds the sm_90 opt-in limit");
 
-__device__ __forceinline__ uint32_t swz(int row, int chunk) {
-  return (uint32_t)((chunk >> 3) * kSlab + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
-}
-__device__ __forceinline__ void cpa16(uint32_t dst, const void* src, bool valid) {
-  int sz = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(sz) : "memory");
-}
-__device__ __forceinline__ uint64_t desc(uint32_t saddr, uint32_t lbo, uint32_t sbo) {
-  return (uint64_t)((saddr & 0x3FFFF) >> 4) | ((uint64_t)((lbo & 0x3FFFF) >> 4) << 16) |
-         ((uint64_t)((sbo & 0x3FFFF) >> 4) << 32) | ((uint64_t)1 << 62);
-}
-__device__ __forceinline__ void fence_wg() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void commit_wg() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wait_wg0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
-__device__ __forceinline__ void bar_consumers() { asm volatile("bar.sync 1, 256;\n" ::: "memory"); }
-__device__ __forceinline__ void fence_async_smem() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void keep(float (&r)[N]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
-}
-
-// ---- mbarriers ----
-__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
-}
-__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
-  asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}\n" ::"r"(bar) : "memory");
-}
-__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes) {
-  asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.expect_tx.shared::cta.b64 st, [%0], %1;\n}\n" ::"r"(bar), "r"(bytes)
-               : "memory");
-}
-// Spins until the phase of the given parity has completed. Watchdog: after
-// ~2^31 cycles (~1 s) without progress the wait gives up and raises a per-CTA
-// abort flag that makes every later wait of the CTA give up at once, so a lost
-// arrival (a bug) ends the kernel with wrong results instead of hanging the
-// GPU. (A __trap() here made ptxas serialise the wgmma pipeline.)
-__device__ __forceinline__ bool mbar_try(uint32_t bar, uint32_t parity) {
-  uint32_t ok;
-  asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
-               : "=r"(ok) : "r"(bar), "r"(parity) : "memory");
-  return ok != 0;
-}
-__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity, volatile int* abort_flag) {
-  if (mbar_try(bar, parity)) return;
-  const long long t0 = clock64();
-  for (;;) {
-    if (mbar_try(bar, parity) || *abort_flag) return;
-    if (clock64() - t0 > (1ll << 31)) { *abort_flag = 1; return; }
-  }
-}
-__device__ __forceinline__ void tma_load_4d(uint32_t dst, const CUtensorMap* map, int c0, int c1, int c2, int c3,
-                                            uint32_t bar) {
-  asm volatile(
-      "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], [%6];\n" ::"r"(dst),
-      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
-      : "memory");
-}
-
-#define D128(d) "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
-#define L128 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}"
-#define D16(d)                                                                                              \
-  "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), \
-      "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
-#define L16 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}"
-
-template <typename T> struct Op;
-template <> struct Op<__nv_bfloat16> {
-  // S: D(64x32) (+)= A(smem K-major) B(smem K-major); acc == 0 overwrites D
-  static __device__ __forceinline__ void s32(float* d, uint64_t da, uint64_t db, int acc) {
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 " L16 ", %16, %17, p, 1, 1, 0, 0;\n}\n"
-                 : D16(d) : "l"(da), "l"(db), "r"(acc));
-  }
-  // PV: D(64x256) += A(smem K-major) B(smem MN-major)
-  static __device__ __forceinline__ void pv(float* d, uint64_t da, uint64_t db) {
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 " L128 ", %128, %129, p, 1, 1, 0, 1;\n}\n"
-                 : D128(d) : "l"(da), "l"(db), "r"(1));
-  }
-};
-template <> struct Op<__half> {
-  static __device__ __forceinline__ void s32(float* d, uint64_t da, uint64_t db, int acc) {
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 " L16 ", %16, %17, p, 1, 1, 0, 0;\n}\n"
-                 : D16(d) : "l"(da), "l"(db), "r"(acc));
-  }
-  static __device__ __forceinline__ void pv(float* d, uint64_t da, uint64_t db) {
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 " L128 ", %128, %129, p, 1, 1, 0, 1;\n}\n"
-                 : D128(d) : "l"(da), "l"(db), "r"(1));
-  }
-};
-
-// The piece of request `req` that partition `sc` handles (same for producer and consumers).
-__device__ __forceinline__ Piece make_piece(const DecodeArgs& a, int req, int begin_req, int begin_blk, int end_req,
-                                            int end_blk, int begin_slot) {
-  Piece pc;
-  pc.req = req;
-  pc.len = clamp_len(a.seqlens[req], a.max_blocks);
-  const int nb = (pc.len + kPage - 1) / kPage;
-  pc.blk_begin = (req == begin_req) ? begin_blk : 0;
-  pc.blk_end = (req == end_req) ? end_blk : nb;
-  pc.split = (a.nsplits[req + 1] - a.nsplits[req]) > 1;
-  pc.slot = (req == begin_req) ? begin_slot : a.nsplits[req];
-  return pc;
-}
+// S: m64n32k16 (acc == 0 overwrites D), PV: m64n256k16 (see hopper_ptx.cuh)
+template <typename T>
+using Op = WgmmaS32PV256<T>;
 
 template <typename T, int NC>
 __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_constant__ CUtensorMap kv_map, DecodeArgs a) {
@@ -249,19 +143,9 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
 
     if (cnt > 0) {
       // Q tile (once per request piece); the previous piece's GEMMs are all complete.
-      for (int i = tid; i < kTileM * 72; i += kConsumers) {
-        int row = i / 72, ch = i % 72;
-        int m = tile * kTileM + row;
-        bool valid = m < a.rows;
-        const T* src = q;
-        if (valid) {
-          int s_idx = m / a.G, head = kvh * a.G + m % a.G;
-          src = q + (int64_t)req * a.q_sb + (int64_t)s_idx * a.q_ss + (int64_t)head * a.q_sh + ch * 8;
-        }
-        cpa16(sQ + swz(row, ch), src, valid);
-      }
-      asm volatile("cp.async.commit_group;\n" ::: "memory");
-      asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+      load_q_tile<T, kConsumers>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sQ + sw128(row, ch); });
+      cp_async_commit();
+      cp_async_wait<0>();
       fence_async_smem();
       bar_consumers();
     }
@@ -291,18 +175,18 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
         for (int k = 0; k < kPage * 72 / kConsumers; ++k) {
           const bool valid = row < valid_rows;
           const T* src = valid ? pbase + (int64_t)row * a.kv_st + ch * 8 : kv;
-          cpa16(sK + swz(row, ch), src, valid);
+          cp_async16(sK + sw128(row, ch), src, valid);
           ch += 40; row += 3;
           if (ch >= 72) { ch -= 72; row += 1; }
         }
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
-        asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+        cp_async_commit();
+        cp_async_wait<0>();
         fence_async_smem();
         bar_consumers();
       }
 
       // ---- S(64 x 32 keys of this warpgroup) = Q K^T, issued slab by slab as the TMA lands ----
-      fence_wg();
+      wgmma_fence();
       const uint32_t kofs = wg * 32 * 128;  // key rows 32*wg.. inside each slab (1024-aligned)
 #pragma unroll
       for (int c = 0; c < kSlabs; ++c) {
@@ -310,11 +194,11 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
           const uint32_t o = c * kSlab + kk * 32;
-          Op<T>::s32(sc[(4 * c + kk) % NC], desc(sQ + o, 16, 1024), desc(sK + kofs + o, 16, 1024), 4 * c + kk >= NC);
+          Op<T>::s32(sc[(4 * c + kk) % NC], desc128(sQ + o, 16, 1024), desc128(sK + kofs + o, 16, 1024), 4 * c + kk >= NC);
         }
       }
-      commit_wg();
-      wait_wg0();  // S(n) and PV(n-1) complete
+      wgmma_commit();
+      wgmma_wait<0>();  // S(n) and PV(n-1) complete
 #pragma unroll
       for (int i = 0; i < NC; ++i) keep(sc[i]);
 #pragma unroll
@@ -324,8 +208,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
         for (int c = 2; c < NC; ++c) t += sc[c][i];
         sa[i] += t;
       }
-#pragma unroll
-      for (int i = 0; i < 128; ++i) asm volatile("" : "+f"(acc[i])::"memory");
+      keep(acc);
       if (n > 0 && lane == 0) mbar_arrive(barEmpty + 8 * ((g - 1) & 1));  // page n-1 fully consumed
 
       // ---- scale, mask, row max (exchanged between warpgroups) ----
@@ -345,10 +228,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
           mx1 = fmaxf(mx1, v1);
         }
       }
-      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+      mx0 = quad_max(mx0);
+      mx1 = quad_max(mx1);
       if ((lane & 3) == 0) { sMax[wg * kTileM + row0] = mx0; sMax[wg * kTileM + row1] = mx1; }
       bar_consumers();  // also: both warpgroups' PV(n-1) are complete -> the P slab is free
       mx0 = fmaxf(mx0, sMax[(1 - wg) * kTileM + row0]);
@@ -383,24 +264,21 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
       bar_consumers();
 
       // ---- O(64 x 256 of this warpgroup) += P V : 4 x m64n256k16, left in flight ----
-      fence_wg();
+      wgmma_fence();
 #pragma unroll
       for (int ks = 0; ks < kPage / 16; ++ks)
-        Op<T>::pv(acc, desc(sP + ks * 32, 16, 1024), desc(sK + (4 * wg) * kSlab + ks * 16 * 128, kSlab, 1024));
-      commit_wg();
+        Op<T>::pv(acc, desc128(sP + ks * 32, 16, 1024), desc128(sK + (4 * wg) * kSlab + ks * 16 * 128, kSlab, 1024));
+      wgmma_commit();
     }
     if (cnt > 0) {
-      wait_wg0();
-#pragma unroll
-      for (int i = 0; i < 128; ++i) asm volatile("" : "+f"(acc[i])::"memory");
+      wgmma_wait<0>();
+      keep(acc);
       if (lane == 0) mbar_arrive(barEmpty + 8 * ((g - 1) & 1));  // last page of the piece consumed
     }
 
     // ---- epilogue: row sums of both warpgroups ----
-    l_run0 += __shfl_xor_sync(0xffffffffu, l_run0, 1);
-    l_run0 += __shfl_xor_sync(0xffffffffu, l_run0, 2);
-    l_run1 += __shfl_xor_sync(0xffffffffu, l_run1, 1);
-    l_run1 += __shfl_xor_sync(0xffffffffu, l_run1, 2);
+    l_run0 = quad_sum(l_run0);
+    l_run1 = quad_sum(l_run1);
     if ((lane & 3) == 0) { sSum[wg * kTileM + row0] = l_run0; sSum[wg * kTileM + row1] = l_run1; }
     bar_consumers();
     const float l0 = l_run0 + sSum[(1 - wg) * kTileM + row0];
@@ -421,42 +299,6 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
   }
 }
 
-typedef CUresult (*EncodeTiledFn)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
-                                  const cuuint64_t*, const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave,
-                                  CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
-
-EncodeTiledFn get_encode() {
-  static EncodeTiledFn fn = []() -> EncodeTiledFn {
-    void* p = nullptr;
-    cudaDriverEntryPointQueryResult q;
-    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &q) != cudaSuccess ||
-        q != cudaDriverEntryPointSuccess) {
-      cudaGetLastError();
-      return nullptr;
-    }
-    return reinterpret_cast<EncodeTiledFn>(p);
-  }();
-  return fn;
-}
-
-// Tensor map over the whole KV pool: {576 columns, h_kv heads, 64 tokens, num_blocks pages}
-// (dimensions ordered by increasing stride for the natural [blocks][64][h_kv][576]
-// layout). A box of {64 columns, 1 head, kPage tokens, 1 page} lands in smem as
-// kPage rows of 128 bytes with the 128-byte swizzle.
-bool make_kv_map(const DecodeArgs& a, int num_blocks, CUtensorMap* map) {
-  EncodeTiledFn enc = get_encode();
-  if (!enc) return false;
-  const uint64_t head_stride = (a.h_kv > 1) ? (uint64_t)a.kv_sh * 2 : (uint64_t)kDK * 2;
-  cuuint64_t dims[4] = {(cuuint64_t)kDK, (cuuint64_t)a.h_kv, (cuuint64_t)kPage, (cuuint64_t)num_blocks};
-  cuuint64_t strides[3] = {(cuuint64_t)head_stride, (cuuint64_t)a.kv_st * 2, (cuuint64_t)a.kv_sb * 2};
-  cuuint32_t box[4] = {64, 1, (cuuint32_t)kPage, 1};
-  cuuint32_t estr[4] = {1, 1, 1, 1};
-  CUresult r = enc(map, CU_TENSOR_MAP_DATA_TYPE_UINT16, 4, const_cast<void*>(a.kv), dims, strides, box, estr,
-                   CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                   CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  return r == CUDA_SUCCESS;
-}
-
 template <typename T, int NC>
 cudaError_t launch_v5(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cudaStream_t st) {
   cudaError_t e = cudaFuncSetAttribute(decode_v5_kernel<T, NC>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
@@ -469,7 +311,7 @@ cudaError_t launch_v5(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cu
 
 cudaError_t launch_decode_v5(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
   CUtensorMap map;
-  if (!make_kv_map(a, num_blocks, &map)) {
+  if (!make_kv_map(a, num_blocks, kPage, &map)) {
     const char* strict = getenv("MLA_V5_STRICT");
     if (strict && strict[0] == '1') return cudaErrorNotSupported;
     return launch_decode_v4(a, dtype, tiles, st);  // documented fallback

@@ -1,0 +1,80 @@
+// tile_common.cuh -- tile-level pieces shared by the decode kernels (not part of
+// the ABI): the per-request piece of a partition, the 128-byte-swizzled smem
+// layout of the wgmma rungs, the Q-tile load, quad reductions of mma/wgmma C
+// fragments and the plain launcher. All device helpers are __forceinline__.
+#pragma once
+#include "common.cuh"
+#include "hopper_ptx.cuh"
+
+namespace mla {
+
+// The piece of request `req` that a partition [begin_req/begin_blk, end_req/end_blk)
+// handles (see the metadata format in mla.h).
+__device__ __forceinline__ Piece make_piece(const DecodeArgs& a, int req, int begin_req, int begin_blk, int end_req,
+                                            int end_blk, int begin_slot) {
+  Piece pc;
+  pc.req = req;
+  pc.len = clamp_len(a.seqlens[req], a.max_blocks);
+  const int nb = (pc.len + kPage - 1) / kPage;
+  pc.blk_begin = (req == begin_req) ? begin_blk : 0;
+  pc.blk_end = (req == end_req) ? end_blk : nb;
+  pc.split = (a.nsplits[req + 1] - a.nsplits[req]) > 1;
+  pc.slot = (req == begin_req) ? begin_slot : a.nsplits[req];
+  return pc;
+}
+
+// ---- 128-byte-swizzled tiles (v3..v6) ----
+// A 576-wide row is cut into 9 column blocks of 64 elements (128 B); block kb of
+// a 64-row tile is a [64 rows][128 B] slab at kb * kSlab whose 16-byte chunk c
+// of row r sits at chunk c ^ (r & 7) (the wgmma / TMA 128-byte swizzle).
+constexpr int kSlab = kTileM * 128;  // 8 KB: 64 rows x 64 columns x 2 bytes
+
+__device__ __forceinline__ uint32_t sw128(int row, int chunk /*0..71*/) {
+  return (uint32_t)((chunk >> 3) * kSlab + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
+}
+
+// Q tile (64 rows of 576 elements of q = a.q; rows >= a.rows zero-filled) of request req,
+// kv head kvh, row tile `tile` -> smem by cp.async, NT threads (thread index
+// tid) striding over the 16-byte chunks; dst(row, chunk) is the smem address of
+// a chunk. The caller commits and waits.
+template <typename T, int NT, typename Dst>
+__device__ __forceinline__ void load_q_tile(const DecodeArgs& a, const T* q, int req, int kvh, int tile, int tid,
+                                            Dst dst) {
+  for (int i = tid; i < kTileM * 72; i += NT) {
+    int row = i / 72, ch = i % 72;
+    int m = tile * kTileM + row;
+    bool valid = m < a.rows;
+    const T* src = q;
+    if (valid) {
+      int s_idx = m / a.G, head = kvh * a.G + m % a.G;
+      src = q + (int64_t)req * a.q_sb + (int64_t)s_idx * a.q_ss + (int64_t)head * a.q_sh + ch * 8;
+    }
+    cp_async16(dst(row, ch), src, valid);
+  }
+}
+
+// ---- C-fragment rows (mma.sync / wgmma: a quad of 4 lanes shares a row) ----
+__device__ __forceinline__ float quad_max(float x) {
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+  return x;
+}
+__device__ __forceinline__ float quad_sum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  x += __shfl_xor_sync(0xffffffffu, x, 2);
+  return x;
+}
+
+// Host: launch of a decode kernel templated on the element type only (v1..v4):
+// grid (partitions, kv heads, row tiles), `smem` bytes of dynamic shared memory.
+inline cudaError_t launch_by_dtype(void (*kernel_bf16)(DecodeArgs), void (*kernel_f16)(DecodeArgs), int threads,
+                                   size_t smem, const DecodeArgs& a, int dtype, int tiles, cudaStream_t st) {
+  dim3 grid(a.num_parts, a.h_kv, tiles);
+  void (*kernel)(DecodeArgs) = (dtype == 0) ? kernel_bf16 : kernel_f16;
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+  if (e != cudaSuccess) return e;
+  kernel<<<grid, threads, smem, st>>>(a);
+  return cudaGetLastError();
+}
+
+}  // namespace mla
