@@ -6,7 +6,7 @@
 // Result: lse = log(sum_s e^{lse_s}), out = sum_s e^{lse_s - lse} o_s, which is
 // exactly the single-pass softmax. All pieces -inf -> out 0, lse +inf.
 // One warp per (request, kv head, query row); each lane owns 16 columns.
-#include "common.cuh"
+#include "hopper_ptx.cuh"
 
 namespace mla {
 
@@ -16,7 +16,7 @@ template <typename T>
 __global__ void __launch_bounds__(kCombineWarps * 32) combine_kernel(DecodeArgs a) {
   // When launched as a programmatic dependent of the decode kernel (v5+), wait
   // until that grid has completed and its writes are visible; a no-op otherwise.
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+  griddep_wait();
   const int req = blockIdx.y;
   const int first = a.nsplits[req];
   const int n = a.nsplits[req + 1] - first;
@@ -83,7 +83,7 @@ constexpr int kC2Warps = 8;
 
 template <typename T>
 __global__ void __launch_bounds__(kC2Warps * 32) combine2_kernel(DecodeArgs a) {
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+  griddep_wait();
   const int req = blockIdx.y;
   const int first = a.nsplits[req];
   const int n = a.nsplits[req + 1] - first;

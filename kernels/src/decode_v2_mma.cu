@@ -101,13 +101,7 @@ __global__ void __launch_bounds__(kV2Threads, 1) decode_v2_kernel(DecodeArgs a) 
     auto load_page = [&](int blk, uint32_t dst) {
       const int page = a.block_table[bt_row + blk];
       const T* base = kv_head + (int64_t)page * a.kv_sb;
-#pragma unroll 2
-      for (int i = tid; i < kPage * kChunks; i += kV2Threads) {
-        int row = i / kChunks, ch = i % kChunks;
-        bool valid = blk * kPage + row < pc.len;
-        const T* src = valid ? base + (int64_t)row * a.kv_st + ch * 8 : kv;
-        cp_async16(dst + swz(row, ch), src, valid);
-      }
+      load_kv_page<T, kV2Threads>(a, kv, base, blk, pc.len, tid, [&](int row, int ch) { return dst + swz(row, ch); });
     };
 
     if (cnt > 0) {

@@ -81,13 +81,7 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
     auto load_page = [&](int blk, uint32_t dst) {
       const int page = a.block_table[bt_row + blk];
       const T* pbase = kv_head + (int64_t)page * a.kv_sb;
-#pragma unroll 2
-      for (int i = tid; i < kPage * 72; i += kV3Threads) {
-        int row = i / 72, ch = i % 72;
-        bool valid = blk * kPage + row < pc.len;
-        const T* src = valid ? pbase + (int64_t)row * a.kv_st + ch * 8 : kv;
-        cp_async16(dst + sw128(row, ch), src, valid);
-      }
+      load_kv_page<T, kV3Threads>(a, kv, pbase, blk, pc.len, tid, [&](int row, int ch) { return dst + sw128(row, ch); });
     };
 
     if (cnt > 0) {

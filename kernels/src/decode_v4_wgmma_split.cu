@@ -21,6 +21,7 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kTile = (kDK / 64) * kSlab;    // 73728
 constexpr size_t kSmem = 3ull * kTile + kSlab + 2 * 2 * kTileM * 4 + 1024;
+static_assert(kThreads == 256, "load_kv_page_256 strides by 256 chunks");
 
 template <typename T> struct Op;
 template <> struct Op<__nv_bfloat16> {
@@ -82,15 +83,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
       const int page = a.block_table[bt_row + blk];
       const T* pbase = kv_head + (int64_t)page * a.kv_sb;
       const int valid_rows = pc.len - blk * kPage;  // rows >= this are zero-filled
-      int row = ld_row0, ch = ld_ch0;
-#pragma unroll 3
-      for (int k = 0; k < kPage * 72 / kThreads; ++k) {
-        const bool valid = row < valid_rows;
-        const T* src = valid ? pbase + (int64_t)row * a.kv_st + ch * 8 : kv;
-        cp_async16(dst + sw128(row, ch), src, valid);
-        ch += 40; row += 3;
-        if (ch >= 72) { ch -= 72; row += 1; }
-      }
+      load_kv_page_256<T>(a, kv, pbase, valid_rows, ld_row0, ld_ch0, dst);
     };
 
     if (cnt > 0) {

@@ -55,6 +55,7 @@ constexpr uint32_t kOffRed = kOffP + kSlab;              // sMax[2][64], sSum[2]
 constexpr uint32_t kOffBar = kOffRed + 4 * kTileM * 4;   // full[2][9], empty[2]
 constexpr uint32_t kOffAbort = kOffBar + (kStages * kSlabs + kStages) * 8;  // int: watchdog flag
 constexpr size_t kSmem = kOffAbort + 8 + 1024;
+static_assert(kConsumers == 256, "load_kv_page_256 strides by 256 chunks");
 static_assert(kSmem <= 232448, "v5 shared memory exceeds the sm_90 opt-in limit");
 
 // S: m64n32k16 (acc == 0 overwrites D), PV: m64n256k16 (see hopper_ptx.cuh)
@@ -89,18 +90,18 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
     for (int i = 0; i < kStages * kSlabs; ++i) mbar_init(barFull + 8 * i, 1);
 #pragma unroll
     for (int s = 0; s < kStages; ++s) mbar_init(barEmpty + 8 * s, kConsumers / 32);
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    fence_mbarrier_init();
   }
   __syncthreads();  // the only CTA-wide barrier
   // Let the combine kernel (programmatic dependent launch) be scheduled now; it
   // waits for this grid's completion itself (griddepcontrol.wait).
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+  griddep_launch_dependents();
 
   if (wg == 2) {
     // ===================== producer warp (one thread issues) =====================
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+    setmaxnreg_dec<24>();
     if (tid != 256) return;
-    asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(&kv_map)) : "memory");
+    prefetch_tensormap(&kv_map);
     uint32_t g = 0;  // global page counter (same sequence as the consumers)
     for (int req = begin_req; req <= end_req; ++req) {
       const Piece pc = make_piece(a, req, begin_req, begin_blk, end_req, end_blk, begin_slot);
@@ -128,7 +129,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
   }
 
   // ===================== consumer warpgroups =====================
-  asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+  setmaxnreg_inc<240>();
   const T* q = reinterpret_cast<const T*>(a.q);
   const T* kv = reinterpret_cast<const T*>(a.kv);
   const int row0 = wwarp * 16 + lane / 4, row1 = row0 + 8;
@@ -170,15 +171,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
         mbar_wait(full, par,  s_abort);   // the producer has handed this stage over
         const int page = a.block_table[bt_row + blk];
         const T* pbase = kv_head + (int64_t)page * a.kv_sb;
-        int row = ld_row0, ch = ld_ch0;
-#pragma unroll 3
-        for (int k = 0; k < kPage * 72 / kConsumers; ++k) {
-          const bool valid = row < valid_rows;
-          const T* src = valid ? pbase + (int64_t)row * a.kv_st + ch * 8 : kv;
-          cp_async16(sK + sw128(row, ch), src, valid);
-          ch += 40; row += 3;
-          if (ch >= 72) { ch -= 72; row += 1; }
-        }
+        load_kv_page_256<T>(a, kv, pbase, valid_rows, ld_row0, ld_ch0, sK);
         cp_async_commit();
         cp_async_wait<0>();
         fence_async_smem();

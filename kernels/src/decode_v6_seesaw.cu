@@ -98,18 +98,18 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
     for (int i = 0; i < kStages * kSlabs; ++i) mbar_init(barFull + 8 * i, 1);
 #pragma unroll
     for (int s = 0; s < kStages; ++s) mbar_init(barEmpty + 8 * s, kConsumers / 32);
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    fence_mbarrier_init();
   }
   __syncthreads();  // the only CTA-wide barrier
   // Let the combine kernel (programmatic dependent launch) be scheduled now; it
   // waits for this grid's completion itself (griddepcontrol.wait).
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+  griddep_launch_dependents();
 
   if (wg == 2) {
     // ===================== producer warpgroup (one thread issues) =====================
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+    setmaxnreg_dec<24>();
     if (tid != 256) return;
-    asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(&kv_map)) : "memory");
+    prefetch_tensormap(&kv_map);
     uint32_t gu = 0;  // global unit counter (same sequence as the consumers)
     for (int req = begin_req; req <= end_req; ++req) {
       const Piece pc = make_piece(a, req, begin_req, begin_blk, end_req, end_blk, begin_slot);
@@ -140,7 +140,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
   }
 
   // ===================== consumer warpgroups =====================
-  asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+  setmaxnreg_inc<240>();
   const T* q = reinterpret_cast<const T*>(a.q);
   const T* kv = reinterpret_cast<const T*>(a.kv);
   const int row0 = wwarp * 16 + lane / 4, row1 = row0 + 8;

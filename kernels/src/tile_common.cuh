@@ -53,6 +53,38 @@ __device__ __forceinline__ void load_q_tile(const DecodeArgs& a, const T* q, int
   }
 }
 
+// One 64-token KV page (all 576 columns of kv head pbase of the page) -> smem by
+// cp.async, NT threads striding over the 16-byte chunks; tokens >= len (row r
+// is token blk * kPage + r) are zero-filled and never read (src = kv).
+template <typename T, int NT, typename Dst>
+__device__ __forceinline__ void load_kv_page(const DecodeArgs& a, const T* kv, const T* pbase, int blk, int len, int tid,
+                                             Dst dst) {
+#pragma unroll 2
+  for (int i = tid; i < kPage * 72; i += NT) {
+    int row = i / 72, ch = i % 72;
+    bool valid = blk * kPage + row < len;
+    const T* src = valid ? pbase + (int64_t)row * a.kv_st + ch * 8 : kv;
+    cp_async16(dst(row, ch), src, valid);
+  }
+}
+
+// The same with 256 threads and incremental addressing (no div/mod per chunk):
+// thread tid starts at row tid / 72, chunk tid % 72 and advances by 256 chunks
+// (= 3 rows + 40 chunks) per step; rows >= valid_rows are zero-filled.
+template <typename T>
+__device__ __forceinline__ void load_kv_page_256(const DecodeArgs& a, const T* kv, const T* pbase, int valid_rows,
+                                                 int ld_row0, int ld_ch0, uint32_t dst) {
+  int row = ld_row0, ch = ld_ch0;
+#pragma unroll 3
+  for (int k = 0; k < kPage * 72 / 256; ++k) {
+    const bool valid = row < valid_rows;
+    const T* src = valid ? pbase + (int64_t)row * a.kv_st + ch * 8 : kv;
+    cp_async16(dst + sw128(row, ch), src, valid);
+    ch += 40; row += 3;
+    if (ch >= 72) { ch -= 72; row += 1; }
+  }
+}
+
 // ---- C-fragment rows (mma.sync / wgmma: a quad of 4 lanes shares a row) ----
 __device__ __forceinline__ float quad_max(float x) {
   x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
