@@ -12,3 +12,4 @@ export * from "./mla/random-problem";
 export * from "./paged/cache";
 export * from "./roofline/accounting";
 export * from "./sched/plan";
+export * from "./mla/compare";

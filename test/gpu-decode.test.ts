@@ -11,8 +11,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import {
-  DecodeResult, decodeHalf, HalfDtype, MlaArgumentError, numSmParts, planSchedule, randomDecodeProblem, referenceDecode, Rng,
-  scheduleToInts, unitRoundoff,
+  compareWithReference, HalfDtype, MlaArgumentError, numSmParts, planSchedule, randomDecodeProblem, referenceDecode, Rng,
+  scheduleToInts, withinTolerance,
 } from "../src/index";
 import { gpuAvailability, GpuCallError, MlaGpu } from "../src/gpu";
 import { decodeFlops } from "../src/roofline/accounting";
@@ -89,60 +89,6 @@ export function caseSeqlens(c: GpuCase): number[] {
   for (let k = 0; k < Math.min(c.zeros, c.b); k++) lens[rng.int(0, c.b)] = 0;
   if (c.zeros >= c.b) lens.fill(0);
   return lens;
-}
-
-export interface Comparison {
-  relErr: number;
-  cosDist: number;
-  maxAbsErr: number;
-  lseMaxRelErr: number;
-  nonFinite: number;
-  infMismatch: number;
-}
-
-/** Compares GPU outputs (dtype bits, fp32 lse) with the float64 reference. */
-export function compareWithReference(dtype: HalfDtype, out: Uint16Array, lse: Float32Array, ref: DecodeResult): Comparison {
-  const o = decodeHalf(dtype, out);
-  let num = 0, den = 0, dot = 0, nrm = 0, maxAbs = 0, nonFinite = 0;
-  for (let i = 0; i < o.length; i++) {
-    if (!Number.isFinite(o[i])) {
-      nonFinite++;
-      continue;
-    }
-    const d = o[i] - ref.out[i];
-    num += d * d;
-    den += ref.out[i] * ref.out[i];
-    dot += o[i] * ref.out[i];
-    nrm += o[i] * o[i];
-    maxAbs = Math.max(maxAbs, Math.abs(d));
-  }
-  let lseMax = 0, infMismatch = 0;
-  for (let i = 0; i < lse.length; i++) {
-    const r = ref.lse[i];
-    if (r === Infinity || lse[i] === Infinity) {
-      if (r !== lse[i]) infMismatch++;
-      continue;
-    }
-    if (!Number.isFinite(lse[i])) {
-      nonFinite++;
-      continue;
-    }
-    lseMax = Math.max(lseMax, Math.abs(lse[i] - r) / Math.max(1, Math.abs(r)));
-  }
-  const relErr = den > 0 ? Math.sqrt(num / den) : Math.sqrt(num);
-  const cosDist = den > 0 && nrm > 0 ? 1 - dot / Math.sqrt(den * nrm) : 0;
-  return { relErr, cosDist, maxAbsErr: maxAbs, lseMaxRelErr: lseMax, nonFinite, infMismatch };
-}
-
-/** Tolerances: out within 16-bit rounding of float64, lse within 1e-5 relative. */
-export function withinTolerance(dtype: HalfDtype, c: Comparison, maxAbsRef: number): string | null {
-  const u = unitRoundoff(dtype);
-  if (c.nonFinite > 0) return `${c.nonFinite} non-finite values (unwritten or NaN-contaminated outputs)`;
-  if (c.infMismatch > 0) return `${c.infMismatch} lse entries disagree on +inf (empty rows)`;
-  if (c.relErr > 2 * u) return `relative L2 error ${c.relErr.toExponential(2)} > ${(2 * u).toExponential(2)}`;
-  if (c.maxAbsErr > 8 * u * Math.max(maxAbsRef, 1e-30)) return `max abs error ${c.maxAbsErr.toExponential(2)} > 8u*max|ref|`;
-  if (c.lseMaxRelErr > 1e-5) return `lse relative error ${c.lseMaxRelErr.toExponential(2)} > 1e-5`;
-  return null;
 }
 
 const avail = gpuAvailability();
