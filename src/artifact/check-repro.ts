@@ -50,6 +50,7 @@ import { AggRow, LoadedRun, loadRun, recordedRun } from "../sweep/aggregate";
 import { parseArgs } from "../sweep/cli";
 import { expandConfigs, loadSweepDirectory } from "../sweep/definitions";
 import { projectRoot } from "../sweep/provenance";
+import { runCli } from "../cli-entry";
 
 export const DEFAULT_FLOOR = 0.03;
 export const DEFAULT_K = 3;
@@ -381,11 +382,4 @@ export function main(argv: string[], out: (s: string) => void = (s) => process.s
   return exitStatus(res, allow);
 }
 
-if (require.main === module) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`check-repro: ${(e as Error).message}\n`);
-    process.exitCode = 2;
-  }
-}
+if (require.main === module) runCli(main, { prefix: "check-repro", errorStatus: 2 });

@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
 import { packageVersion, projectRoot } from "../sweep/provenance";
+import { runCli } from "../cli-entry";
 
 export interface CffSubset {
   /** top-level scalar keys, quotes removed */
@@ -125,11 +126,4 @@ function main(argv: string[]): number {
   return 2;
 }
 
-if (require.main === module) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`citation: ${(e as Error).message}\n`);
-    process.exitCode = 2;
-  }
-}
+if (require.main === module) runCli(main, { prefix: "citation", errorStatus: 2 });

@@ -25,6 +25,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
+import { runCli } from "../cli-entry";
 
 /** The folders the manifest covers, relative to the repository root. */
 export const MANIFEST_DIRS = ["data", "figures"] as const;
@@ -272,11 +273,4 @@ function main(argv: string[]): number {
   return 2;
 }
 
-if (require.main === module) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n`);
-    process.exitCode = 2;
-  }
-}
+if (require.main === module) runCli(main, { prefix: "error", errorStatus: 2 });

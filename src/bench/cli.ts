@@ -13,9 +13,9 @@ import { loadRun, recordedRun } from "../sweep/aggregate";
 import { gpuDeviceCount, loadGpuBinding } from "../sweep/gpu-adapter";
 import { projectRoot } from "../sweep/provenance";
 import { targetsTable } from "./targets";
+import { runCli } from "../cli-entry";
 
-function main(): number {
-  const argv = process.argv.slice(2);
+function main(argv: string[]): number {
   const runIdx = argv.indexOf("--run");
   const root = projectRoot();
   let dir: string | undefined = runIdx >= 0 ? argv[runIdx + 1] : undefined;
@@ -41,4 +41,4 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+runCli(main, { prefix: "bench", errorStatus: 1 });

@@ -16,6 +16,7 @@ import { parseArgs } from "../sweep/cli";
 import { projectRoot } from "../sweep/provenance";
 import { allFigures, FigureResult, isSkipped } from "./paper";
 import { chromiumAvailable, chromiumPath, FigureRenderer, StaticFormat, writeFigure } from "./render";
+import { runCli } from "../cli-entry";
 
 export interface FigureManifest {
   schema: "mla-figures/1";
@@ -134,12 +135,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      process.stderr.write(`error: ${(e as Error).message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli(main, { prefix: "error", errorStatus: 1 });

@@ -13,6 +13,7 @@ import { parseArgs } from "../sweep/cli";
 import { projectRoot } from "../sweep/provenance";
 import type { FigureManifest } from "../figures/cli";
 import { reportMarkdown } from "./report";
+import { runCli } from "../cli-entry";
 
 async function main(argv: string[]): Promise<number> {
   const { command, flags } = parseArgs(argv, ["help"]);
@@ -48,12 +49,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      process.stderr.write(`error: ${(e as Error).message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli(main, { prefix: "error", errorStatus: 1 });

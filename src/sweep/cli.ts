@@ -16,6 +16,7 @@ import { Impl, IMPLS, KernelVersionInfo, loadSweepDirectory } from "./definition
 import { deviceFactsFrom, gpuDeviceCount, GpuMeasurer, loadGpuBinding } from "./gpu-adapter";
 import { openRunSidecar, projectRoot, slug, writeSidecar } from "./provenance";
 import { estimateSeconds, measureCeilings, planRun, runSweeps, stderrProgress } from "./runner";
+import { runCli } from "../cli-entry";
 
 export interface ParsedArgs {
   command: string;
@@ -169,12 +170,4 @@ async function main(argv: string[]): Promise<number> {
   throw new MlaArgumentError("sweep cli", "command", "one of run, estimate, gpu-count, run-dir, recorded-run", command);
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      process.stderr.write(`error: ${(e as Error).message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli(main, { prefix: "error", errorStatus: 1 });
