@@ -12,6 +12,7 @@ import { checkDtype, HalfDtype } from "../numeric/half";
 import { Rng } from "../numeric/rng";
 import { blocksFor, BLOCK_SIZE, validatePagedKvCache } from "../paged/cache";
 import { DecodeProblem } from "../mla/decode";
+import { checkRandomShape, RandomShape } from "../mla/random-problem";
 import { check, DTYPE_CODE, GpuUnavailableError, loadNative, NativeLib, SCHED_INTS, STATUS } from "./native";
 
 export const KERNEL_HEAD_DIM_K = 576;
@@ -179,7 +180,8 @@ export class MlaGpu {
     }
   }
 
-  private planOnDevice(seqlens: Int32Array | DeviceBuffer, sQ: number, hQ: number, hKv: number, maxBlocksPerSeq: number, owned: DeviceBuffer[], batch?: number) {
+  /** Uploads the lengths (or takes them on the device), runs the scheduler, sizes the workspace. Buffers go to `owned`. */
+  planOnDevice(seqlens: Int32Array | DeviceBuffer, sQ: number, hQ: number, hKv: number, maxBlocksPerSeq: number, owned: DeviceBuffer[], batch?: number) {
     const b = seqlens instanceof Int32Array ? seqlens.length : batch!;
     const numSmParts = this.numSmParts(sQ, hQ, hKv);
     const sl = seqlens instanceof Int32Array ? this.upload(seqlens) : seqlens;
@@ -293,14 +295,7 @@ export class MlaGpu {
   }
 }
 
-export interface DeviceProblemShape {
-  dtype: HalfDtype;
-  sQ: number;
-  hQ: number;
-  hKv: number;
-  seqlens: number[];
-  causal: boolean;
-  seed: number;
+export interface DeviceProblemShape extends RandomShape {
   /** input copies cycled through so the working set exceeds L2 (default: enough for 2x L2, at most 8) */
   copies?: number;
 }
@@ -316,18 +311,10 @@ export class DeviceDecode {
   private owned: DeviceBuffer[] = [];
   private structs: Record<string, unknown>[] = [];
   private plan!: { numSmParts: number; sched: DeviceBuffer; numSplits: DeviceBuffer; workspace: DeviceBuffer | null; workspaceBytes: number };
-  private outs: DeviceBuffer[] = [];
-  private lses: DeviceBuffer[] = [];
 
   constructor(private readonly gpu: MlaGpu, readonly shape: DeviceProblemShape) {
     const fn = "MlaGpu.deviceProblem";
-    checkDtype(fn, "dtype", shape.dtype);
-    checkInt(fn, "sQ", shape.sQ, 1);
-    checkInt(fn, "hQ", shape.hQ, 1);
-    checkInt(fn, "hKv", shape.hKv, 1);
-    if (shape.hQ % shape.hKv !== 0) throw new MlaArgumentError(fn, "hQ", `divisible by hKv (${shape.hKv})`, shape.hQ);
-    if (!Array.isArray(shape.seqlens) || shape.seqlens.length < 1) throw new MlaArgumentError(fn, "seqlens", "a non-empty array", shape.seqlens);
-    shape.seqlens.forEach((l, i) => checkInt(fn, `seqlens[${i}]`, l, 0));
+    checkRandomShape(fn, shape);
     this.b = shape.seqlens.length;
     const { sQ, hQ, hKv, dtype } = shape;
     const pages = shape.seqlens.map((l) => blocksFor(l));
@@ -361,8 +348,6 @@ export class DeviceDecode {
         const out = gpu.alloc(this.b * sQ * hQ * KERNEL_HEAD_DIM_V * 2);
         const lse = gpu.alloc(this.b * hQ * sQ * 4);
         this.owned.push(out, lse);
-        this.outs.push(out);
-        this.lses.push(lse);
         this.structs.push(
           gpu.params({
             dtype, b: this.b, sQ, hQ, hKv, numBlocks, maxBlocksPerSeq: maxBlocks, causal: shape.causal,
@@ -371,8 +356,7 @@ export class DeviceDecode {
           }),
         );
       }
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      this.plan = (gpu as any).planOnDevice(seqlens, sQ, hQ, hKv, maxBlocks, this.owned, this.b);
+      this.plan = gpu.planOnDevice(seqlens, sQ, hQ, hKv, maxBlocks, this.owned, this.b);
       gpu.synchronize();
     } catch (e) {
       this.release();
@@ -391,8 +375,6 @@ export class DeviceDecode {
       lib.koffi.pointer(lib.paramsType),
     );
     const us = new Float32Array(trials);
-    // Poison, so the check below sees NaN wherever a kernel version writes nothing.
-    this.outs.forEach((o) => this.gpu.poison(o));
     check(
       lib,
       "mla_bench_decode_rotating",
@@ -401,15 +383,6 @@ export class DeviceDecode {
       true,
     );
     return Array.from(us);
-  }
-
-  /** Output of copy 0 as left by the last run: a cheap sanity check that the timed kernel wrote finite values. */
-  readOutput(): { out: Uint16Array; lse: Float32Array } {
-    const { sQ, hQ } = this.shape;
-    return {
-      out: this.gpu.download(this.outs[0], new Uint16Array(this.b * sQ * hQ * KERNEL_HEAD_DIM_V)),
-      lse: this.gpu.download(this.lses[0], new Float32Array(this.b * hQ * sQ)),
-    };
   }
 
   release(): void {

@@ -10,7 +10,8 @@ import { randomHalf, Rng } from "../numeric/rng";
 import { buildPagedKvCache } from "../paged/cache";
 import { DecodeProblem } from "./decode";
 
-export interface RandomProblemOptions {
+/** What a random decode problem is drawn from, on the host or on the device. */
+export interface RandomShape {
   dtype: HalfDtype;
   sQ: number;
   hQ: number;
@@ -19,6 +20,24 @@ export interface RandomProblemOptions {
   seqlens: number[];
   causal: boolean;
   seed: number;
+}
+
+/** Validates a RandomShape for `fn`, naming the offending field. */
+export function checkRandomShape(fn: string, o: unknown): RandomShape {
+  if (typeof o !== "object" || o === null) throw new MlaArgumentError(fn, "options", "an options object", o);
+  const r = o as RandomShape;
+  checkDtype(fn, "dtype", r.dtype);
+  checkInt(fn, "sQ", r.sQ, 1);
+  checkInt(fn, "hQ", r.hQ, 1);
+  checkInt(fn, "hKv", r.hKv, 1);
+  if (r.hQ % r.hKv !== 0) throw new MlaArgumentError(fn, "hQ", `divisible by hKv (${r.hKv})`, r.hQ);
+  if (!Array.isArray(r.seqlens) || r.seqlens.length < 1) throw new MlaArgumentError(fn, "seqlens", "a non-empty array", r.seqlens);
+  r.seqlens.forEach((l, i) => checkInt(fn, `seqlens[${i}]`, l, 0));
+  checkInt(fn, "seed", r.seed, 0, 2 ** 32 - 1);
+  return r;
+}
+
+export interface RandomProblemOptions extends RandomShape {
   /** default 576 */
   dK?: number;
   /** default 512 */
@@ -30,16 +49,9 @@ export interface RandomProblemOptions {
 
 export function randomDecodeProblem(o: RandomProblemOptions): DecodeProblem {
   const fn = "randomDecodeProblem";
-  if (typeof o !== "object" || o === null) throw new MlaArgumentError(fn, "options", "an options object", o);
-  const dtype = checkDtype(fn, "dtype", o.dtype);
-  const sQ = checkInt(fn, "sQ", o.sQ, 1);
-  const hQ = checkInt(fn, "hQ", o.hQ, 1);
-  const hKv = checkInt(fn, "hKv", o.hKv, 1);
-  if (hQ % hKv !== 0) throw new MlaArgumentError(fn, "hQ", `divisible by hKv (${hKv})`, hQ);
+  const { dtype, sQ, hQ, hKv } = checkRandomShape(fn, o);
   const dK = checkInt(fn, "dK", o.dK ?? 576, 1);
-  if (!Array.isArray(o.seqlens) || o.seqlens.length < 1) throw new MlaArgumentError(fn, "seqlens", "a non-empty array", o.seqlens);
-  o.seqlens.forEach((l, i) => checkInt(fn, `seqlens[${i}]`, l, 0));
-  const rng = new Rng(checkInt(fn, "seed", o.seed, 0, 2 ** 32 - 1));
+  const rng = new Rng(o.seed);
   const b = o.seqlens.length;
   const q = randomHalf(dtype, b * sQ * hQ * dK, rng);
   const requests = o.seqlens.map((len) => randomHalf(dtype, len * hKv * dK, rng));

@@ -52,23 +52,15 @@ export interface TrialRow {
   source: string;
 }
 
-export interface AggRow {
-  sweep: string;
-  config_id: string;
-  impl: string;
-  kernel_version: string;
-  kernel_name: string;
+/** The configuration a trial row and its aggregate share. */
+type ConfigColumns = Pick<
+  TrialRow,
+  "sweep" | "config_id" | "impl" | "kernel_version" | "kernel_name" | "dtype" | "b" | "s_q" | "h_q" | "h_kv" | "mean_sk" | "actual_mean_sk" | "sk_dist" | "causal"
+>;
+
+export interface AggRow extends ConfigColumns {
   /** legend label: "ours v2 (mma_sync)", "torch" */
   label: string;
-  dtype: string;
-  b: number;
-  s_q: number;
-  h_q: number;
-  h_kv: number;
-  mean_sk: number;
-  actual_mean_sk: number;
-  sk_dist: string;
-  causal: boolean;
   /** FLOP per byte (accounting.ts, with the actual mean length) */
   intensity: number;
   n: number;
