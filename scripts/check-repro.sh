@@ -24,6 +24,7 @@
 # 4 no GPU here and no --fresh folder to compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 runs_root=${CHECK_REPRO_RUNS_ROOT:-data/runs}
 fresh=""
@@ -51,12 +52,9 @@ if [ "${CHECK_REPRO_SKIP_BUILD:-0}" != 1 ]; then
 fi
 
 if [ -z "$recorded" ]; then
-  set +e
-  recorded=$(node dist/src/sweep/cli.js recorded-run --root "$runs_root" 2>/tmp/check-repro-why.$$)
-  rc=$?
-  set -e
-  why=$(cat /tmp/check-repro-why.$$); rm -f /tmp/check-repro-why.$$
-  if [ $rc -ne 0 ] || [ -z "$recorded" ]; then
+  find_recorded_run "$runs_root"
+  recorded=$REC why=$REC_WHY
+  if [ -z "$recorded" ]; then
     say "no recorded run to compare with ($why)."
     exit 2
   fi
@@ -64,11 +62,7 @@ if [ -z "$recorded" ]; then
 fi
 
 if [ -z "$fresh" ]; then
-  gpu_reason=""
-  if [ "${CHECK_REPRO_NO_GPU:-0}" = 1 ]; then gpu_reason="CHECK_REPRO_NO_GPU=1"
-  elif ! command -v nvidia-smi >/dev/null 2>&1; then gpu_reason="nvidia-smi not found"
-  elif ! nvidia-smi -L 2>/dev/null | grep -q '^GPU '; then gpu_reason="nvidia-smi lists no GPU"
-  fi
+  gpu_reason=$(no_gpu_reason "${CHECK_REPRO_NO_GPU:-0}" CHECK_REPRO_NO_GPU)
   if [ -n "$gpu_reason" ]; then
     say "NO GPU on this machine ($gpu_reason): nothing can be measured, so nothing was compared."
     say "To compare two run folders without a GPU: make check-repro FRESH=<run folder> [RECORDED=<run folder>]"

@@ -21,6 +21,7 @@
 # Exit status: 0 done; 1 a step failed; 2 no GPU and no recorded data to draw from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 quick=${REPRODUCE_QUICK:-0}
 runs_root=${REPRODUCE_RUNS_ROOT:-data/runs}
@@ -59,17 +60,9 @@ if [ "${REPRODUCE_SKIP_BUILD:-0}" != 1 ]; then
   make build
 fi
 
-gpu_reason=""
+gpu_reason=$(no_gpu_reason "${REPRODUCE_NO_GPU:-0}" REPRODUCE_NO_GPU)
 have_gpu=0
-if [ "${REPRODUCE_NO_GPU:-0}" = 1 ]; then
-  gpu_reason="REPRODUCE_NO_GPU=1"
-elif ! command -v nvidia-smi >/dev/null 2>&1; then
-  gpu_reason="nvidia-smi not found"
-elif ! nvidia-smi -L 2>/dev/null | grep -q '^GPU '; then
-  gpu_reason="nvidia-smi lists no GPU"
-else
-  have_gpu=1
-fi
+[ -n "$gpu_reason" ] || have_gpu=1
 
 if [ "$have_gpu" = 1 ]; then
   if ! command -v nvcc >/dev/null 2>&1 && [ ! -f kernels/build/libmla.so ]; then
@@ -123,12 +116,9 @@ if [ "$have_gpu" = 1 ]; then
 fi
 
 say "no CUDA GPU here ($gpu_reason): nothing will be measured."
-set +e
-rec=$(node dist/src/sweep/cli.js recorded-run --root "$runs_root" 2>/tmp/reproduce-rec-why.$$)
-rc=$?
-set -e
-why=$(cat /tmp/reproduce-rec-why.$$); rm -f /tmp/reproduce-rec-why.$$
-if [ $rc -ne 0 ] || [ -z "$rec" ]; then
+find_recorded_run "$runs_root"
+rec=$REC why=$REC_WHY
+if [ -z "$rec" ]; then
   say "no recorded data either ($why): there is nothing to draw. Run this script on a machine with an NVIDIA Hopper GPU."
   exit 2
 fi
