@@ -5,7 +5,7 @@
 # Environment:
 #   SKIP_BUILD=1   use the binaries already in kernels/build (built elsewhere
 #                  with the same nvcc; saves device time)
-#   NEW_VERSIONS=LO-HI  versions tested in their own processes (default 5-6),
+#   NEW_VERSIONS=LO-HI  versions tested in their own processes (default 5-7),
 #                  so that a crash there cannot take the older versions' results with it
 #   BENCH_FP16=1   also run the fp16 benchmark
 #   SKIP_OLD=1     skip selftest/memcheck/bench of the versions below NEW_VERSIONS
@@ -16,7 +16,7 @@ mkdir -p "$OUT"
 LOG="$OUT/kernels-perf.log"
 cd "$(dirname "$0")"
 exec > >(tee -a "$LOG") 2>&1
-NEW=${NEW_VERSIONS:-5-6}
+NEW=${NEW_VERSIONS:-5-7}
 NLO=${NEW%-*}; NHI=${NEW#*-}; OLDHI=$((NLO - 1))
 export MLA_V5_STRICT=1   # v5/v6: tensor-map failure is an error, not a silent v4 fallback
 echo "=== date: $(date -u)"
@@ -32,13 +32,13 @@ fi
 cp build/ptxas-report.txt "$OUT/ptxas-report.txt" 2>/dev/null
 echo "=== ptxas (registers / smem / spills), decode kernels"
 grep -a -A3 "Compiling entry.*decode_v" build/ptxas-report.txt | grep -a -E "Compiling|registers|spill" | sed 's/ptxas info    : //; s/(mla::DecodeArgs)//; s/for .sm_90a.//'
-echo "=== ptxas advisories (C75xx: wgmma serialisation etc.)"; grep -a -c "C7518\|C7510" build/ptxas-report.txt
+echo "=== ptxas advisories: wgmma serialised (C7510/C7515/C7518/C7520), per kernel"; grep -a -E "C751[058]|C7520" build/ptxas-report.txt | sed 's/.*(\(C75[0-9]*\)).*function /\1 /' | sort | uniq -c
 echo "=== SASS instruction counts per decode kernel (bf16)"
 if cuobjdump --dump-sass build/libmla.so > /tmp/mla-sass.txt 2>/dev/null; then
   awk '/Function : /{name=$3} {print name "\t" $0}' /tmp/mla-sass.txt | grep -a "decode_v.*nv_bfloat16" > /tmp/mla-sass-bf16.txt
-  for v in 1 2 3 4 5 6; do
+  for v in 1 2 3 4 5 6 7; do
     f=$(grep -a "decode_v${v}_kernel" /tmp/mla-sass-bf16.txt)
-    printf "v%d " $v; for k in HGMMA HMMA LDSM LDGSTS UTMALDG SYNCS BAR LDL STL; do printf "%s=%s " $k "$(printf '%s\n' "$f" | grep -a -c "$k")"; done; echo
+    printf "v%d " $v; for k in HGMMA WARPGROUP.DEPBAR HMMA LDSM LDGSTS UTMALDG SYNCS BAR LDL STL; do printf "%s=%s " $k "$(printf '%s\n' "$f" | grep -a -c "$k")"; done; echo
   done
 fi
 if [ "${SKIP_OLD:-0}" != 1 ]; then

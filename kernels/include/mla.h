@@ -112,6 +112,14 @@
  *                on the tensor cores; running max and P handed over through
  *                shared memory. Same fallback as v5. Correct but slower
  *                than v5 (kept as a documented step).
+ *  7 "seesaw64"  FlashMLA-style seesaw on whole pages: the warpgroup that
+ *                owns a page computes its S with m64n64k16 (Q's RoPE columns
+ *                as register fragments, RS form) and its softmax; P of the
+ *                own page feeds P V from registers, the other warpgroup's P
+ *                from shared memory, one running max handed over on named
+ *                barriers; page stages released in three parts (RoPE slab,
+ *                each half of V) as soon as their readers finish. Same
+ *                fallback as v5.
  *  All versions give the same results up to rounding; all write out/lse
  *  (directly or through the combine kernel) for every row.
  */
@@ -150,7 +158,7 @@ extern "C" {
 #define MLA_SCHED_INTS 8
 #define MLA_SPLIT_OVERHEAD_BLOCKS 5
 #define MLA_KERNEL_VERSION_MIN 1
-#define MLA_KERNEL_VERSION_MAX 6
+#define MLA_KERNEL_VERSION_MAX 7
 
 /* Decode parameters. Layout: 6 pointers, 10 int64, then 14 4-byte fields
  * (13 int32 + 1 float), total 184 bytes, 8-byte aligned, no implicit padding.
@@ -199,7 +207,7 @@ typedef struct mla_device_props {
 MLA_API const char* mla_last_error(void);        /* never NULL; "" if none */
 MLA_API const char* mla_status_string(int status);/* static string */
 MLA_API int mla_abi_version(void);               /* returns 1 (not a status) */
-MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", "wgmma_split", "tma_ws", "seesaw", or NULL */
+MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", "wgmma_split", "tma_ws", "seesaw", "seesaw64", or NULL */
 MLA_API int mla_sizeof_params(void);             /* returns sizeof(mla_decode_params) = 184 */
 MLA_API int mla_sizeof_device_props(void);       /* returns sizeof(mla_device_props) = 312 */
 

@@ -86,7 +86,11 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
 
   const int part = blockIdx.x, kvh = blockIdx.y, tile = blockIdx.z;
   const int tid = threadIdx.x, lane = tid % 32;
-  const int wg = tid / 128, wwarp = (tid % 128) / 32;
+  // Broadcast from lane 0 so that ptxas knows the warpgroup index is warp-uniform:
+  // with the plain tid / 128 it serialised every wgmma of the role-dependent
+  // branches below (advisory C7520), which is what the first measurements of
+  // v6 (kernels-perf-2026-11-21-1..3) paid.
+  const int wg = __shfl_sync(0xffffffffu, tid / 128, 0), wwarp = (tid % 128) / 32;
   const int32_t* sc = a.sched + (int64_t)part * kSchedInts;
   if (sc[5] == 0) return;  // uniform over the CTA
   const int begin_req = sc[0], begin_blk = sc[1], end_req = sc[2], end_blk = sc[3], begin_slot = sc[4];

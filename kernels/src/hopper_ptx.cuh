@@ -88,6 +88,39 @@ template <> struct WgmmaS32PV256<__half> {
   }
 };
 
+// Wider shapes (v7 and the wgmma rate probe):
+//  s64:    D(64x64) (+)= A(smem K-major) B(smem K-major); acc == 0 overwrites D   (SS)
+//  s64_rs: D(64x64) (+)= A(registers: 4 x b32 fragment) B(smem K-major)           (RS)
+//  pv_rs:  D(64x256) += A(registers) B(smem MN-major)                              (RS)
+// The A fragment of an RS wgmma is laid out like a C fragment of m64n16 (per
+// thread: rows lane/4 and lane/4+8 of its warp's 16, columns 2*(lane%4)+{0,1}
+// and +8), packed two elements per 32-bit register: a softmax'd S accumulator
+// converts to it without any data movement.
+#define MLA_WGMMA_WIDE(T, TY)                                                                              \
+  template <> struct WgmmaWide<T> {                                                                        \
+    static __device__ __forceinline__ void s64(float* d, uint64_t da, uint64_t db, int acc) {              \
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"                                            \
+                   "wgmma.mma_async.sync.aligned.m64n64k16.f32" TY " " MLA_L32 ", %32, %33, p, 1, 1, 0, 0;\n}\n" \
+                   : MLA_D32(d) : "l"(da), "l"(db), "r"(acc));                                              \
+    }                                                                                                      \
+    static __device__ __forceinline__ void s64_rs(float* d, const uint32_t* a, uint64_t db, int acc) {     \
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                            \
+                   "wgmma.mma_async.sync.aligned.m64n64k16.f32" TY " " MLA_L32                             \
+                   ", {%32, %33, %34, %35}, %36, p, 1, 1, 0;\n}\n"                                          \
+                   : MLA_D32(d) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(acc));           \
+    }                                                                                                      \
+    static __device__ __forceinline__ void pv_rs(float* d, const uint32_t* a, uint64_t db) {               \
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %133, 0;\n"                                           \
+                   "wgmma.mma_async.sync.aligned.m64n256k16.f32" TY " " MLA_L128                           \
+                   ", {%128, %129, %130, %131}, %132, p, 1, 1, 1;\n}\n"                                     \
+                   : MLA_D128(d) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));            \
+    }                                                                                                      \
+  };
+template <typename T> struct WgmmaWide;
+MLA_WGMMA_WIDE(__nv_bfloat16, ".bf16.bf16")
+MLA_WGMMA_WIDE(__half, ".f16.f16")
+#undef MLA_WGMMA_WIDE
+
 // ---- warp specialisation, programmatic dependent launch ----
 // Re-sizes the register file of this warpgroup (all its warps must execute it).
 template <int N>
