@@ -119,7 +119,8 @@
  *                from shared memory, one running max handed over on named
  *                barriers; page stages released in three parts (RoPE slab,
  *                each half of V) as soon as their readers finish. Same
- *                fallback as v5.
+ *                fallback as v5. Correct but slower than v5 on the H100
+ *                (kept as a measured step; see kernels/PERF.md).
  *  All versions give the same results up to rounding; all write out/lse
  *  (directly or through the combine kernel) for every row.
  */

@@ -15,13 +15,15 @@
 //    B = odd, owned by warpgroup 1). The owner computes S = Q K^T for its
 //    whole page (36 x m64n64k16) and its softmax. One running max m:
 //      WG0: mA = max(m, rowmax S_A), P_A = exp2(S_A - mA), O_L *= exp2(m - mA),
-//           O_L += P_A V_A[:, 0:256]          (P_A from registers, RS wgmma)
-//      WG1: mB = max(mA, rowmax S_B), P_B = exp2(S_B - mB),
-//           O_R *= exp2(m - mB), O_R += P_B V_B[:, 256:512]      (RS)
-//      WG0: O_L *= exp2(mA - mB), O_L += P_B V_B[:, 0:256]       (P_B from smem, SS)
-//      WG1: O_R += (P_A exp2(mA - mB)) V_A[:, 256:512]           (P_A' from smem, SS)
-//    so each warpgroup's softmax runs while the other's GEMMs keep the tensor
-//    cores busy, and no GEMM waits for a max exchange between warpgroups.
+//           O_L += P_A V_A[:, 0:256]                (P_A from registers, RS)
+//      WG1: mB = max(mA, rowmax S_B), P_B = exp2(S_B - mB), O_R *= exp2(m - mB),
+//           O_R += (P_A exp2(mA - mB)) V_A[:, 256:512] + P_B V_B[:, 256:512]
+//           (P_A read back from smem and rescaled here, both RS; A first, so
+//           that stage 0 comes free early)
+//      WG0: O_L *= exp2(mA - mB) once its P_A V_A is complete,
+//           O_L += P_B V_B[:, 0:256]                (P_B from smem, SS)
+//    Each warpgroup's softmax can run while the other's GEMMs use the tensor
+//    cores. P_A reaches O_R rounded twice (bf16 P_A, then bf16 of the product).
 //  - Q's RoPE columns (512..575) live in registers as wgmma A fragments (16
 //    registers) and their 4 k-steps of S use the RS form; only 64 KB of Q stay
 //    in shared memory. That frees the 16 KB for the two P slabs:
@@ -30,12 +32,16 @@
 //    readers are done: the RoPE slab after S, columns 0..255 after the PV of
 //    warpgroup 0, columns 256..511 after the PV of warpgroup 1. Each stage has
 //    its own producer thread, so a part is reloaded as soon as it is
-//    released, and S issues the RoPE slab first: the next pages stream in
-//    while the current pair's GEMMs still run.
+//    released, and S issues the RoPE slab first.
 //  - Hand-offs between the warpgroups on named barriers (arrive / sync):
-//    A_READY (mA), B_READY (mB, exp2(mA - mB), P_B), PA_READY (P_A').
-//  - Warpgroup-specific code is a template (consumer<ROLE>) so that each
-//    warpgroup's wgmma sequence is straight-line for ptxas.
+//    A_READY (mA), PA_READY (P_A in smem), B_READY (mB, exp2(mA - mB), P_B).
+//  - Warpgroup-specific code is a template (consumer_piece<ROLE>), called with
+//    a warpgroup index broadcast from lane 0 (warp-uniform for ptxas: C7520
+//    otherwise), and the softmax works on a copy of the S accumulator (C7515
+//    otherwise); either advisory means ptxas serialises every wgmma.
+// Measured on the H100 (kernels/PERF.md): correct, faster than v6, slower
+// than v5: the two warpgroups still wait on each other and on the reloads of
+// the halves released late in each pair.
 // Partial last pages are loaded by their owner with zero-filling cp.async, as
 // in v5/v6 (no token >= seqlen is read). Same TMA map and fallback as v5.
 #include <cuda.h>
