@@ -5,7 +5,7 @@
 # Environment:
 #   SKIP_BUILD=1   use the binaries already in kernels/build (built elsewhere
 #                  with the same nvcc; saves device time)
-#   NEW_VERSIONS=LO-HI  versions tested in their own processes (default 5-7),
+#   NEW_VERSIONS=LO-HI  versions tested in their own processes (default 5 to MLA_KERNEL_VERSION_MAX),
 #                  so that a crash there cannot take the older versions' results with it
 #   BENCH_FP16=1   also run the fp16 benchmark
 #   SKIP_OLD=1     skip selftest/memcheck/bench of the versions below NEW_VERSIONS
@@ -16,7 +16,8 @@ mkdir -p "$OUT"
 LOG="$OUT/kernels-perf.log"
 cd "$(dirname "$0")"
 exec > >(tee -a "$LOG") 2>&1
-NEW=${NEW_VERSIONS:-5-7}
+VMAX=$(sed -n 's/^#define MLA_KERNEL_VERSION_MAX \([0-9]*\).*/\1/p' include/mla.h)  # the ladder's top rung
+NEW=${NEW_VERSIONS:-5-$VMAX}
 NLO=${NEW%-*}; NHI=${NEW#*-}; OLDHI=$((NLO - 1))
 export MLA_V5_STRICT=1   # v5/v6: tensor-map failure is an error, not a silent v4 fallback
 echo "=== date: $(date -u)"
@@ -36,7 +37,7 @@ echo "=== ptxas advisories: wgmma serialised (C7510/C7515/C7518/C7520), per kern
 echo "=== SASS instruction counts per decode kernel (bf16)"
 if cuobjdump --dump-sass build/libmla.so > /tmp/mla-sass.txt 2>/dev/null; then
   awk '/Function : /{name=$3} {print name "\t" $0}' /tmp/mla-sass.txt | grep -a "decode_v.*nv_bfloat16" > /tmp/mla-sass-bf16.txt
-  for v in 1 2 3 4 5 6 7; do
+  for v in $(seq 1 "$VMAX"); do
     f=$(grep -a "decode_v${v}_kernel" /tmp/mla-sass-bf16.txt)
     printf "v%d " $v; for k in HGMMA WARPGROUP.DEPBAR HMMA LDSM LDGSTS UTMALDG SYNCS BAR LDL STL; do printf "%s=%s " $k "$(printf '%s\n' "$f" | grep -a -c "$k")"; done; echo
   done

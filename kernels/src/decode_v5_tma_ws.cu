@@ -248,11 +248,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
       }
       l_run0 = l_run0 * al0 + ps0;
       l_run1 = l_run1 * al1 + ps1;
-#pragma unroll
-      for (int j = 0; j < 32; ++j) {
-        acc[4 * j + 0] *= al0; acc[4 * j + 1] *= al0;
-        acc[4 * j + 2] *= al1; acc[4 * j + 3] *= al1;
-      }
+      scale_rows_128(acc, al0, al1);
       fence_async_smem();
       bar_consumers();
 
@@ -269,26 +265,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
       if (lane == 0) mbar_arrive(barEmpty + 8 * ((g - 1) & 1));  // last page of the piece consumed
     }
 
-    // ---- epilogue: row sums of both warpgroups ----
-    l_run0 = quad_sum(l_run0);
-    l_run1 = quad_sum(l_run1);
-    if ((lane & 3) == 0) { sSum[wg * kTileM + row0] = l_run0; sSum[wg * kTileM + row1] = l_run1; }
-    bar_consumers();
-    const float l0 = l_run0 + sSum[(1 - wg) * kTileM + row0];
-    const float l1 = l_run1 + sSum[(1 - wg) * kTileM + row1];
-    const float inv0 = (l0 > 0.f) ? 1.f / l0 : 0.f, inv1 = (l1 > 0.f) ? 1.f / l1 : 0.f;
-    const int m0 = tile * kTileM + row0, m1 = tile * kTileM + row1;
-#pragma unroll
-    for (int j = 0; j < 32; ++j) {
-      const int col = wg * 256 + j * 8 + (lane % 4) * 2;
-      if (m0 < a.rows) store_out_pair<T>(a, pc, kvh, m0, col, acc[4 * j + 0] * inv0, acc[4 * j + 1] * inv0);
-      if (m1 < a.rows) store_out_pair<T>(a, pc, kvh, m1, col, acc[4 * j + 2] * inv1, acc[4 * j + 3] * inv1);
-    }
-    if (wg == 0 && (lane & 3) == 0) {
-      if (m0 < a.rows) store_lse(a, pc, kvh, m0, m_run0, l0);
-      if (m1 < a.rows) store_lse(a, pc, kvh, m1, m_run1, l1);
-    }
-    bar_consumers();  // sSum / sQ reuse by the next request
+    epilogue_two_wg<T>(a, pc, kvh, tile, wg, lane, row0, row1, acc, l_run0, l_run1, m_run0, m_run1, sSum);
   }
 }
 

@@ -56,15 +56,9 @@ constexpr uint32_t kOffAbort = kOffBar + (kStages * kSlabs + kStages) * 8;  // i
 constexpr size_t kSmem = kOffAbort + 8 + 1024;
 static_assert(kSmem <= 232448, "v6 shared memory exceeds the sm_90 opt-in limit");
 
-// M/P hand-off between the warpgroups: barrier 2 + parity; the owner arrives, the other waits.
-__device__ __forceinline__ void bar_handoff_arrive(int par) {
-  asm volatile("bar.arrive %0, 256;\n" ::"r"(2 + par) : "memory");
-}
-__device__ __forceinline__ void bar_handoff_wait(int par) {
-  asm volatile("bar.sync %0, 256;\n" ::"r"(2 + par) : "memory");
-}
-// one warpgroup only (partial-unit loads): barrier 4 + wg
-__device__ __forceinline__ void bar_wg(int wg) { asm volatile("bar.sync %0, 128;\n" ::"r"(4 + wg) : "memory"); }
+// M/P hand-off between the warpgroups: barrier 2 + parity; the owner arrives
+// (named_bar_arrive<256>), the other waits (named_bar_sync<256>). Barrier 4 + wg:
+// one warpgroup only (partial-unit loads).
 
 // S: m64n32k16 (acc == 0 overwrites D), PV: m64n256k16 (see hopper_ptx.cuh)
 template <typename T>
@@ -196,7 +190,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
         cp_async_commit();
         cp_async_wait<0>();
         fence_async_smem();
-        bar_wg(wg);
+        named_bar_sync<128>(4 + wg);
       }
       wgmma_fence();
 #pragma unroll
@@ -280,22 +274,18 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
         fence_async_smem();
         wgmma_wait<0>();  // our PV of unit u-1 is complete: O may be rescaled, and unit u-1 released
         keep(acc);
-        bar_handoff_arrive(par);  // M_u and P_u are visible to the other warpgroup
+        named_bar_arrive<256>(2 + par);  // M_u and P_u are visible to the other warpgroup
         if (u > 0) release(u - 1);
         l_run0 = l_run0 * al0 + ps0;
         l_run1 = l_run1 * al1 + ps1;
-#pragma unroll
-        for (int j = 0; j < 32; ++j) {
-          acc[4 * j + 0] *= al0; acc[4 * j + 1] *= al0;
-          acc[4 * j + 2] *= al1; acc[4 * j + 3] *= al1;
-        }
-        bar_wg(wg);  // all four warps' P_u stores are in before our own wgmma reads them
+        scale_rows_128(acc, al0, al1);
+        named_bar_sync<128>(4 + wg);  // all four warps' P_u stores are in before our own wgmma reads them
         issue_PV(u);
       } else {
         // ---------------- other warpgroup: next S first, then consume M_u / P_u ----------------
         if (u + 1 < cnt) issue_S(u + 1);  // runs on the tensor cores during the owner's softmax
         wgmma_commit();                       // (an empty group when there is no next unit)
-        bar_handoff_wait(par);
+        named_bar_sync<256>(2 + par);
         const float mn0 = sM[par * kTileM + row0], mn1 = sM[par * kTileM + row1];
         const float mu0 = (mn0 == -INFINITY) ? 0.f : mn0;
         const float mu1 = (mn1 == -INFINITY) ? 0.f : mn1;
@@ -306,11 +296,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
         if (u > 0) release(u - 1);
         l_run0 *= al0;
         l_run1 *= al1;
-#pragma unroll
-        for (int j = 0; j < 32; ++j) {
-          acc[4 * j + 0] *= al0; acc[4 * j + 1] *= al0;
-          acc[4 * j + 2] *= al1; acc[4 * j + 3] *= al1;
-        }
+        scale_rows_128(acc, al0, al1);
         issue_PV(u);
       }
     }
@@ -321,26 +307,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
     }
     gu += cnt;
 
-    // ---- epilogue: row sums of both warpgroups ----
-    l_run0 = quad_sum(l_run0);
-    l_run1 = quad_sum(l_run1);
-    if ((lane & 3) == 0) { sSum[wg * kTileM + row0] = l_run0; sSum[wg * kTileM + row1] = l_run1; }
-    bar_consumers();
-    const float l0 = l_run0 + sSum[(1 - wg) * kTileM + row0];
-    const float l1 = l_run1 + sSum[(1 - wg) * kTileM + row1];
-    const float inv0 = (l0 > 0.f) ? 1.f / l0 : 0.f, inv1 = (l1 > 0.f) ? 1.f / l1 : 0.f;
-    const int m0 = tile * kTileM + row0, m1 = tile * kTileM + row1;
-#pragma unroll
-    for (int j = 0; j < 32; ++j) {
-      const int col = wg * 256 + j * 8 + (lane % 4) * 2;
-      if (m0 < a.rows) store_out_pair<T>(a, pc, kvh, m0, col, acc[4 * j + 0] * inv0, acc[4 * j + 1] * inv0);
-      if (m1 < a.rows) store_out_pair<T>(a, pc, kvh, m1, col, acc[4 * j + 2] * inv1, acc[4 * j + 3] * inv1);
-    }
-    if (wg == 0 && (lane & 3) == 0) {
-      if (m0 < a.rows) store_lse(a, pc, kvh, m0, m_run0, l0);
-      if (m1 < a.rows) store_lse(a, pc, kvh, m1, m_run1, l1);
-    }
-    bar_consumers();  // sSum / sQ / sM reuse by the next request
+    epilogue_two_wg<T>(a, pc, kvh, tile, wg, lane, row0, row1, acc, l_run0, l_run1, m_run0, m_run1, sSum);
   }
 }
 

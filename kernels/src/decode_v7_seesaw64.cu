@@ -69,16 +69,17 @@ static_assert(kSmem <= 232448, "v7 shared memory exceeds the sm_90 opt-in limit"
 // empty-barrier parts of a stage
 constexpr int kRope = 0, kLeft = 1, kRight = 2;
 
-// named barriers (id, 256 threads): 1 = all consumers (bar_consumers)
+// named barriers: 1 = all consumers (bar_consumers); hand-offs between the two
+// consumer warpgroups (256 threads); 5 + wg = one warpgroup (128 threads)
 constexpr int kBarAReady = 2, kBarBReady = 3, kBarPAReady = 4;
-__device__ __forceinline__ void nb_arrive(int id) { asm volatile("bar.arrive %0, 256;\n" ::"r"(id) : "memory"); }
-__device__ __forceinline__ void nb_sync(int id) { asm volatile("bar.sync %0, 256;\n" ::"r"(id) : "memory"); }
-__device__ __forceinline__ void bar_wg(int wg) { asm volatile("bar.sync %0, 128;\n" ::"r"(5 + wg) : "memory"); }
+__device__ __forceinline__ void nb_arrive(int id) { named_bar_arrive<256>(id); }
+__device__ __forceinline__ void nb_sync(int id) { named_bar_sync<256>(id); }
 
 __device__ __forceinline__ float safe_max(float m) { return m == -INFINITY ? 0.f : m; }
 
 struct Smem {
-  uint32_t q, kv, pa, pb, full, empty;
+  uint32_t q, kv, pa, pb, full, empty;  // shared-window addresses
+  unsigned char *gpa, *gpb;             // the P slabs as generic pointers (st/ld.shared)
   float *sMA, *sMB, *sScaleB, *sSum;
   volatile int* abort;
   __device__ uint32_t stage(int s) const { return kv + s * kPageBytes; }
@@ -110,16 +111,12 @@ __device__ __forceinline__ void issue_S(const DecodeArgs& a, const Smem& sm, con
 #pragma unroll 1
     for (int c = 0; c < kSlabs; ++c) mbar_wait(sm.full_bar(st, c), par, sm.abort);
     const T* pbase = reinterpret_cast<const T*>(px.kv_head) + (int64_t)a.block_table[px.bt_row + blk] * a.kv_sb;
-    const T* kv = reinterpret_cast<const T*>(a.kv);
-    for (int i = wtid; i < kPage * 72; i += 128) {
-      const int row = i / 72, ch = i % 72;
-      const bool valid = row < valid_rows;
-      cp_async16(sK + sw128(row, ch), valid ? pbase + (int64_t)row * a.kv_st + ch * 8 : kv, valid);
-    }
+    load_kv_page<T, 128>(a, reinterpret_cast<const T*>(a.kv), pbase, blk, px.pc.len, wtid,
+                         [&](int row, int ch) { return sK + sw128(row, ch); });
     cp_async_commit();
     cp_async_wait<0>();
     fence_async_smem();
-    bar_wg(wg);
+    named_bar_sync<128>(5 + wg);
   }
   wgmma_fence();
   mbar_wait(sm.full_bar(st, 8), par, sm.abort);
@@ -171,13 +168,13 @@ __device__ __forceinline__ void exp_rows(float (&s)[32], float mu0, float mu1, f
   }
 }
 
-// C fragment of a 64x64 S tile -> A fragments of the 4 k-steps of P V (scaled by f0 / f1 per row).
+// C fragment of a 64x64 S tile -> A fragments of the 4 k-steps of P V.
 template <typename T>
-__device__ __forceinline__ void pack_p(const float (&p)[32], float f0, float f1, uint32_t (&pb)[16]) {
+__device__ __forceinline__ void pack_p(const float (&p)[32], uint32_t (&pb)[16]) {
 #pragma unroll
   for (int j = 0; j < 8; ++j) {
-    pb[2 * j + 0] = Pack<T>::pack(p[4 * j + 0] * f0, p[4 * j + 1] * f0);  // row r0, keys 8j + 2q
-    pb[2 * j + 1] = Pack<T>::pack(p[4 * j + 2] * f1, p[4 * j + 3] * f1);  // row r1
+    pb[2 * j + 0] = Pack<T>::pack(p[4 * j + 0], p[4 * j + 1]);  // row r0, keys 8j + 2q
+    pb[2 * j + 1] = Pack<T>::pack(p[4 * j + 2], p[4 * j + 3]);  // row r1
   }
 }
 
@@ -224,13 +221,6 @@ __device__ __forceinline__ void pv_smem(float (&acc)[128], uint32_t sP, uint32_t
   wgmma_commit();
 }
 
-__device__ __forceinline__ void scale_acc(float (&acc)[128], float f0, float f1) {
-#pragma unroll
-  for (int j = 0; j < 32; ++j) {
-    acc[4 * j + 0] *= f0; acc[4 * j + 1] *= f0;
-    acc[4 * j + 2] *= f1; acc[4 * j + 3] *= f1;
-  }
-}
 
 // One consumer warpgroup's pass over a request piece. ROLE 0 owns the even
 // pages (A) and output columns 0..255, ROLE 1 the odd pages (B) and 256..511.
@@ -245,8 +235,6 @@ __device__ __forceinline__ void consumer_piece(const DecodeArgs& a, const Smem& 
   uint32_t pb[16];
   const int cnt = px.cnt;
   const int npairs = (cnt + 1) / 2;
-  unsigned char* gpa = reinterpret_cast<unsigned char*>(sm.sMA) - kOffRow + kOffPA;  // generic pointers of the P slabs
-  unsigned char* gpb = gpa + kSlab;
   const uint32_t colofs = (4 * ROLE) * kSlab;  // this warpgroup's 256 V columns inside a stage
   const int tok_base = px.pc.blk_begin * kPage;
 
@@ -275,12 +263,12 @@ __device__ __forceinline__ void consumer_piece(const DecodeArgs& a, const Smem& 
       nb_arrive(kBarAReady);  // warpgroup 1 can start its softmax
       float ps0, ps1;
       exp_rows(s, u0, u1, ps0, ps1);
-      pack_p<T>(s, 1.f, 1.f, pb);
-      store_p(gpa, pb, row0, row1, lane);  // P_A in the mA frame; warpgroup 1 rescales it
+      pack_p<T>(s, pb);
+      store_p(sm.gpa, pb, row0, row1, lane);  // P_A in the mA frame; warpgroup 1 rescales it
       fence_async_smem();
       nb_arrive(kBarPAReady);
       const float al0 = exp2f(m_run0 - u0), al1 = exp2f(m_run1 - u1);
-      scale_acc(acc, al0, al1);
+      scale_rows_128(acc, al0, al1);
       l0 = l0 * al0 + ps0;
       l1 = l1 * al1 + ps1;
       pv_regs<T>(acc, pb, sm.stage(0) + colofs);
@@ -290,7 +278,7 @@ __device__ __forceinline__ void consumer_piece(const DecodeArgs& a, const Smem& 
       nb_sync(kBarBReady);  // mB, exp2(mA - mB) and P_B are in smem
       const float f0 = sm.sScaleB[row0], f1 = sm.sScaleB[row1];
       m_run0 = sm.sMB[row0]; m_run1 = sm.sMB[row1];
-      scale_acc(acc, f0, f1);
+      scale_rows_128(acc, f0, f1);
       l0 *= f0;
       l1 *= f1;
       if (hasB) {
@@ -310,8 +298,8 @@ __device__ __forceinline__ void consumer_piece(const DecodeArgs& a, const Smem& 
         mask_rowmax(s, tok_base + (2 * i + 1) * kPage, lim0, lim1, a.scale_log2, lane, mx0, mx1);
         mB0 = fmaxf(mA0, mx0); mB1 = fmaxf(mA1, mx1);
         exp_rows(s, safe_max(mB0), safe_max(mB1), ps0, ps1);
-        pack_p<T>(s, 1.f, 1.f, pb);
-        store_p(gpb, pb, row0, row1, lane);
+        pack_p<T>(s, pb);
+        store_p(sm.gpb, pb, row0, row1, lane);
       }
       const float u0 = safe_max(mB0), u1 = safe_max(mB1);
       const float f0 = exp2f(mA0 - u0), f1 = exp2f(mA1 - u1);  // mA frame -> mB frame
@@ -322,11 +310,11 @@ __device__ __forceinline__ void consumer_piece(const DecodeArgs& a, const Smem& 
       // P_A' = P_A exp2(mA - mB), from this thread's own fragment slots of the P_A slab
       uint32_t pa[16];
       nb_sync(kBarPAReady);
-      load_p_scaled<T>(gpa, pa, row0, row1, lane, f0, f1);
+      load_p_scaled<T>(sm.gpa, pa, row0, row1, lane, f0, f1);
       fence_async_smem();
       nb_arrive(kBarBReady);  // after reading P_A: warpgroup 0 may overwrite it from now on
       const float al0 = exp2f(m_run0 - u0), al1 = exp2f(m_run1 - u1);
-      scale_acc(acc, al0, al1);
+      scale_rows_128(acc, al0, al1);
       l0 = l0 * al0 + ps0;
       l1 = l1 * al1 + ps1;
       m_run0 = mB0; m_run1 = mB1;
@@ -353,6 +341,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v7_kernel(const __grid_con
   unsigned char* gbase = smem_raw + (base - raw);
   Smem sm;
   sm.q = base; sm.kv = base + kOffKV; sm.pa = base + kOffPA; sm.pb = base + kOffPB;
+  sm.gpa = gbase + kOffPA; sm.gpb = gbase + kOffPB;
   sm.full = base + kOffBar; sm.empty = sm.full + 8 * 2 * kSlabs;
   sm.sMA = reinterpret_cast<float*>(gbase + kOffRow);
   sm.sMB = sm.sMA + kTileM; sm.sScaleB = sm.sMB + kTileM; sm.sSum = sm.sScaleB + kTileM;  // sSum [2][64]
@@ -436,21 +425,12 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v7_kernel(const __grid_con
     // Q columns 0..511 -> smem (swizzled), columns 512..575 -> A fragments in registers
     uint32_t rq[16];
     if (px.cnt > 0) {
-      for (int i = tid; i < kTileM * 64; i += kConsumers) {
-        const int row = i / 64, ch = i % 64, m = tile * kTileM + row;
-        const bool valid = m < a.rows;
-        const T* src = q;
-        if (valid) src = q + (int64_t)req * a.q_sb + (int64_t)(m / a.G) * a.q_ss + (int64_t)(kvh * a.G + m % a.G) * a.q_sh + ch * 8;
-        cp_async16(sm.q + sw128(row, ch), src, valid);
-      }
+      load_q_tile<T, kConsumers, 64>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sm.q + sw128(row, ch); });
       cp_async_commit();
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
         const int m = tile * kTileM + (r ? row1 : row0);
-        const uint32_t* src = nullptr;
-        if (m < a.rows)
-          src = reinterpret_cast<const uint32_t*>(q + (int64_t)req * a.q_sb + (int64_t)(m / a.G) * a.q_ss +
-                                                  (int64_t)(kvh * a.G + m % a.G) * a.q_sh + 512 + (lane % 4) * 2);
+        const uint32_t* src = (m < a.rows) ? reinterpret_cast<const uint32_t*>(q_row(a, q, req, kvh, m) + 512 + (lane % 4) * 2) : nullptr;
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
           rq[4 * kk + r] = src ? src[kk * 8] : 0u;          // columns 16kk + 2(lane%4) + {0,1}
@@ -473,26 +453,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v7_kernel(const __grid_con
     base_uses[0] += (px.cnt + 1) / 2;
     base_uses[1] += px.cnt / 2;
 
-    // ---- epilogue: row sums of both warpgroups (both hold the final max) ----
-    l0 = quad_sum(l0);
-    l1 = quad_sum(l1);
-    if ((lane & 3) == 0) { sm.sSum[wg * kTileM + row0] = l0; sm.sSum[wg * kTileM + row1] = l1; }
-    bar_consumers();
-    const float L0 = l0 + sm.sSum[(1 - wg) * kTileM + row0];
-    const float L1 = l1 + sm.sSum[(1 - wg) * kTileM + row1];
-    const float inv0 = (L0 > 0.f) ? 1.f / L0 : 0.f, inv1 = (L1 > 0.f) ? 1.f / L1 : 0.f;
-    const int m0 = tile * kTileM + row0, m1 = tile * kTileM + row1;
-#pragma unroll
-    for (int j = 0; j < 32; ++j) {
-      const int col = wg * 256 + j * 8 + (lane % 4) * 2;
-      if (m0 < a.rows) store_out_pair<T>(a, px.pc, kvh, m0, col, acc[4 * j + 0] * inv0, acc[4 * j + 1] * inv0);
-      if (m1 < a.rows) store_out_pair<T>(a, px.pc, kvh, m1, col, acc[4 * j + 2] * inv1, acc[4 * j + 3] * inv1);
-    }
-    if (wg == 0 && (lane & 3) == 0) {
-      if (m0 < a.rows) store_lse(a, px.pc, kvh, m0, m_run0, L0);
-      if (m1 < a.rows) store_lse(a, px.pc, kvh, m1, m_run1, L1);
-    }
-    bar_consumers();  // sSum / sQ / row buffers reused by the next request
+    epilogue_two_wg<T>(a, px.pc, kvh, tile, wg, lane, row0, row1, acc, l0, l1, m_run0, m_run1, sm.sSum);
   }
 }
 

@@ -136,8 +136,13 @@ __device__ __forceinline__ void griddep_launch_dependents() {
 __device__ __forceinline__ void griddep_wait() { asm volatile("griddepcontrol.wait;\n" ::: "memory"); }
 
 // ---- named barriers ----
-// The 2 consumer warpgroups (256 threads) of the warp-specialised kernels (v5, v6), barrier 1.
+// The 2 consumer warpgroups (256 threads) of the warp-specialised kernels (v5-v7), barrier 1.
 __device__ __forceinline__ void bar_consumers() { asm volatile("bar.sync 1, 256;\n" ::: "memory"); }
+// Barrier `id` among N threads: wait for all of them / count this warp's arrival and go on.
+template <int N>
+__device__ __forceinline__ void named_bar_sync(int id) { asm volatile("bar.sync %0, %1;\n" ::"r"(id), "n"(N) : "memory"); }
+template <int N>
+__device__ __forceinline__ void named_bar_arrive(int id) { asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "n"(N) : "memory"); }
 
 // ---- mbarriers ----
 __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {

@@ -33,22 +33,26 @@ __device__ __forceinline__ uint32_t sw128(int row, int chunk /*0..71*/) {
   return (uint32_t)((chunk >> 3) * kSlab + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
 }
 
-// Q tile (64 rows of 576 elements of q = a.q; rows >= a.rows zero-filled) of request req,
-// kv head kvh, row tile `tile` -> smem by cp.async, NT threads (thread index
-// tid) striding over the 16-byte chunks; dst(row, chunk) is the smem address of
-// a chunk. The caller commits and waits.
-template <typename T, int NT, typename Dst>
+// Start of query row m (< a.rows) of kv head kvh of request req: row m is
+// query position m / G, head kvh * G + m % G.
+template <typename T>
+__device__ __forceinline__ const T* q_row(const DecodeArgs& a, const T* q, int req, int kvh, int m) {
+  const int s_idx = m / a.G, head = kvh * a.G + m % a.G;
+  return q + (int64_t)req * a.q_sb + (int64_t)s_idx * a.q_ss + (int64_t)head * a.q_sh;
+}
+
+// Q tile (64 rows, the first CH 16-byte chunks of each 576-element row of
+// q = a.q; rows >= a.rows zero-filled) of request req, kv head kvh, row tile
+// `tile` -> smem by cp.async, NT threads (thread index tid) striding over the
+// chunks; dst(row, chunk) is the smem address of a chunk. The caller commits and waits.
+template <typename T, int NT, int CH = 72, typename Dst>
 __device__ __forceinline__ void load_q_tile(const DecodeArgs& a, const T* q, int req, int kvh, int tile, int tid,
                                             Dst dst) {
-  for (int i = tid; i < kTileM * 72; i += NT) {
-    int row = i / 72, ch = i % 72;
+  for (int i = tid; i < kTileM * CH; i += NT) {
+    int row = i / CH, ch = i % CH;
     int m = tile * kTileM + row;
     bool valid = m < a.rows;
-    const T* src = q;
-    if (valid) {
-      int s_idx = m / a.G, head = kvh * a.G + m % a.G;
-      src = q + (int64_t)req * a.q_sb + (int64_t)s_idx * a.q_ss + (int64_t)head * a.q_sh + ch * 8;
-    }
+    const T* src = valid ? q_row(a, q, req, kvh, m) + ch * 8 : q;
     cp_async16(dst(row, ch), src, valid);
   }
 }
@@ -95,6 +99,46 @@ __device__ __forceinline__ float quad_sum(float x) {
   x += __shfl_xor_sync(0xffffffffu, x, 1);
   x += __shfl_xor_sync(0xffffffffu, x, 2);
   return x;
+}
+
+// Online-softmax rescale of a warpgroup's 64 x 256 fp32 O fragment (m64n256
+// C layout: registers 4j, 4j+1 belong to row r0, 4j+2, 4j+3 to row r1).
+__device__ __forceinline__ void scale_rows_128(float (&acc)[128], float f0, float f1) {
+#pragma unroll
+  for (int j = 0; j < 32; ++j) {
+    acc[4 * j + 0] *= f0; acc[4 * j + 1] *= f0;
+    acc[4 * j + 2] *= f1; acc[4 * j + 3] *= f1;
+  }
+}
+
+// Epilogue of the kernels whose two consumer warpgroups each hold 256 of the
+// 512 output columns for all 64 rows of the tile (v5-v7): add the two
+// warpgroups' row sums through sSum[2][64], normalise and store O, and (one
+// warpgroup) the lse; m_run0/m_run1 are the final row maxima, the same in both.
+// Ends with a consumer barrier: sSum and the tile's smem may be reused after it.
+template <typename T>
+__device__ __forceinline__ void epilogue_two_wg(const DecodeArgs& a, const Piece& pc, int kvh, int tile, int wg,
+                                                int lane, int row0, int row1, const float (&acc)[128], float l_run0,
+                                                float l_run1, float m_run0, float m_run1, float* sSum) {
+  l_run0 = quad_sum(l_run0);
+  l_run1 = quad_sum(l_run1);
+  if ((lane & 3) == 0) { sSum[wg * kTileM + row0] = l_run0; sSum[wg * kTileM + row1] = l_run1; }
+  bar_consumers();
+  const float l0 = l_run0 + sSum[(1 - wg) * kTileM + row0];
+  const float l1 = l_run1 + sSum[(1 - wg) * kTileM + row1];
+  const float inv0 = (l0 > 0.f) ? 1.f / l0 : 0.f, inv1 = (l1 > 0.f) ? 1.f / l1 : 0.f;
+  const int m0 = tile * kTileM + row0, m1 = tile * kTileM + row1;
+#pragma unroll
+  for (int j = 0; j < 32; ++j) {
+    const int col = wg * 256 + j * 8 + (lane % 4) * 2;
+    if (m0 < a.rows) store_out_pair<T>(a, pc, kvh, m0, col, acc[4 * j + 0] * inv0, acc[4 * j + 1] * inv0);
+    if (m1 < a.rows) store_out_pair<T>(a, pc, kvh, m1, col, acc[4 * j + 2] * inv1, acc[4 * j + 3] * inv1);
+  }
+  if (wg == 0 && (lane & 3) == 0) {
+    if (m0 < a.rows) store_lse(a, pc, kvh, m0, m_run0, l0);
+    if (m1 < a.rows) store_lse(a, pc, kvh, m1, m_run1, l1);
+  }
+  bar_consumers();
 }
 
 // Host: launch of a decode kernel templated on the element type only (v1..v4):

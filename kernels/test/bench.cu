@@ -78,20 +78,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> summary;
   printf("\n%-34s %-4s %10s %7s %10s %9s %9s %4s %12s\n", "config", "ver", "us(med)", "spread", "us(rot)", "GB/s", "TFLOP/s", "rot", "vN-v1 maxdiff");
   // MLA_BENCH_ONLY=3,6: run only those config indices (0-based; for profilers)
-  const char* only = getenv("MLA_BENCH_ONLY");
-  for (size_t ci = 0; ci < cfgs.size(); ++ci) {
-    const Cfg& c = cfgs[ci];
-    if (only) {
-      bool hit = false;
-      for (const char* t = only; *t;) {
-        char* e;
-        long k = strtol(t, &e, 10);
-        if (e == t) break;
-        if (k == (long)ci) hit = true;
-        t = (*e == ',') ? e + 1 : e;
-      }
-      if (!hit) continue;
+  std::vector<bool> run_cfg(cfgs.size(), getenv("MLA_BENCH_ONLY") == NULL);
+  if (const char* only = getenv("MLA_BENCH_ONLY"))
+    for (char* e; *only; only = (*e == ',') ? e + 1 : e) {
+      const long k = strtol(only, &e, 10);
+      if (e == only) break;
+      if (k >= 0 && k < (long)cfgs.size()) run_cfg[k] = true;
     }
+  for (size_t ci = 0; ci < cfgs.size(); ++ci) {
+    if (!run_cfg[ci]) continue;
+    const Cfg& c = cfgs[ci];
     std::vector<int32_t> lens(c.b, c.s_k);
     if (c.var) {  // evenly spread over [s_k/2, 3*s_k/2] (mean s_k), in random order
       for (int i = 0; i < c.b; ++i) lens[i] = c.s_k / 2 + (int)((int64_t)c.s_k * i / std::max(1, c.b - 1));
