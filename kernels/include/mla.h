@@ -105,7 +105,7 @@
  *                loaded with zero-filling cp.async (no token >= seqlen is
  *                read). Falls back to v4 if the tensor map cannot be
  *                encoded (MLA_V5_STRICT=1 in the environment: error instead).
- *                Fastest version (see kernels/PERF.md).
+ *                Fastest version before v8.
  *  6 "seesaw"    v5 with 32-token units in 4 TMA stages and alternating
  *                ownership: the warpgroup that owns a unit computes its
  *                whole S and softmax while the other warpgroup's next S runs
@@ -121,6 +121,14 @@
  *                each half of V) as soon as their readers finish. Same
  *                fallback as v5. Correct but slower than v5 on the H100
  *                (kept as a measured step; see kernels/PERF.md).
+ *  8 "ksplit"    v5 with S cut between the warpgroups over the head
+ *                dimension instead of the keys: each computes a partial S
+ *                of all 64 keys over half of the 576 columns with
+ *                m64n64k16 (the last 4 k-steps of each half with Q from
+ *                registers, RS form), the halves are added through shared
+ *                memory, then v5's softmax and P V; KV loads evict-first in
+ *                L2 when one CTA reads each page. Same fallback as v5.
+ *                Fastest version on the H100 (see kernels/PERF.md).
  *  All versions give the same results up to rounding; all write out/lse
  *  (directly or through the combine kernel) for every row.
  */
@@ -159,7 +167,7 @@ extern "C" {
 #define MLA_SCHED_INTS 8
 #define MLA_SPLIT_OVERHEAD_BLOCKS 5
 #define MLA_KERNEL_VERSION_MIN 1
-#define MLA_KERNEL_VERSION_MAX 7
+#define MLA_KERNEL_VERSION_MAX 8
 
 /* Decode parameters. Layout: 6 pointers, 10 int64, then 14 4-byte fields
  * (13 int32 + 1 float), total 184 bytes, 8-byte aligned, no implicit padding.
@@ -208,7 +216,7 @@ typedef struct mla_device_props {
 MLA_API const char* mla_last_error(void);        /* never NULL; "" if none */
 MLA_API const char* mla_status_string(int status);/* static string */
 MLA_API int mla_abi_version(void);               /* returns 1 (not a status) */
-MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", "wgmma_split", "tma_ws", "seesaw", "seesaw64", or NULL */
+MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", "wgmma_split", "tma_ws", "seesaw", "seesaw64", "ksplit", or NULL */
 MLA_API int mla_sizeof_params(void);             /* returns sizeof(mla_decode_params) = 184 */
 MLA_API int mla_sizeof_device_props(void);       /* returns sizeof(mla_device_props) = 312 */
 

@@ -114,6 +114,7 @@ const char* mla_kernel_name(int v) {
     case 5: return "tma_ws";
     case 6: return "seesaw";
     case 7: return "seesaw64";
+    case 8: return "ksplit";
     default: return NULL;
   }
 }
@@ -397,7 +398,8 @@ static int launch_all(const mla_decode_params* p, const DecodeArgs& a, cudaStrea
                   : (p->kernel_version == 4) ? launch_decode_v4(a, p->dtype, tiles, st)
                   : (p->kernel_version == 5) ? launch_decode_v5(a, p->dtype, tiles, p->num_blocks, st)
                   : (p->kernel_version == 6) ? launch_decode_v6(a, p->dtype, tiles, p->num_blocks, st)
-                                             : launch_decode_v7(a, p->dtype, tiles, p->num_blocks, st);
+                  : (p->kernel_version == 7) ? launch_decode_v7(a, p->dtype, tiles, p->num_blocks, st)
+                                             : launch_decode_v8(a, p->dtype, tiles, p->num_blocks, st);
   if (e != cudaSuccess) return cuda_status(e, "decode kernel launch");
   e = (p->kernel_version >= 5) ? launch_combine_pdl(a, p->dtype, st) : launch_combine(a, p->dtype, st);
   if (e != cudaSuccess) return cuda_status(e, "combine kernel launch");

@@ -84,14 +84,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
   const int begin_req = sc[0], begin_blk = sc[1], end_req = sc[2], end_blk = sc[3], begin_slot = sc[4];
 
   volatile int* s_abort = reinterpret_cast<volatile int*>(gbase + kOffAbort);  // watchdog flag (see mbar_wait)
-  if (tid == 0) {
-    *s_abort = 0;
-#pragma unroll
-    for (int i = 0; i < kStages * kSlabs; ++i) mbar_init(barFull + 8 * i, 1);
-#pragma unroll
-    for (int s = 0; s < kStages; ++s) mbar_init(barEmpty + 8 * s, kConsumers / 32);
-    fence_mbarrier_init();
-  }
+  if (tid == 0) init_page_barriers(s_abort, barFull, kStages * kSlabs, barEmpty, kStages, kConsumers / 32);
   __syncthreads();  // the only CTA-wide barrier
   // Let the combine kernel (programmatic dependent launch) be scheduled now; it
   // waits for this grid's completion itself (griddepcontrol.wait).
@@ -102,29 +95,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
     setmaxnreg_dec<24>();
     if (tid != 256) return;
     prefetch_tensormap(&kv_map);
-    uint32_t g = 0;  // global page counter (same sequence as the consumers)
-    for (int req = begin_req; req <= end_req; ++req) {
-      const Piece pc = make_piece(a, req, begin_req, begin_blk, end_req, end_blk, begin_slot);
-      const int64_t bt_row = (int64_t)req * a.bt_sb;
-      for (int blk = pc.blk_begin; blk < pc.blk_end; ++blk, ++g) {
-        const uint32_t stage = g & 1, round = g >> 1;
-        mbar_wait(barEmpty + 8 * stage, (round & 1) ^ 1,  s_abort);
-        const uint32_t full = barFull + stage * kSlabs * 8;
-        if (pc.len - blk * kPage >= kPage) {
-          const int page = a.block_table[bt_row + blk];
-          const uint32_t dst = sKV + stage * kTile;
-#pragma unroll
-          for (int c = 0; c < kSlabs; ++c) {
-            mbar_expect_tx(full + 8 * c, kSlab);
-            tma_load_4d(dst + c * kSlab, &kv_map, c * 64, kvh, 0, page, full + 8 * c);
-          }
-        } else {
-          // partial last page: the consumers load it (zero-filled); just signal "stage free"
-#pragma unroll
-          for (int c = 0; c < kSlabs; ++c) mbar_arrive(full + 8 * c);
-        }
-      }
-    }
+    tma_page_producer<false>(a, &kv_map, kvh, sc, sKV, kTile, barFull, barEmpty, s_abort);
     return;
   }
 
@@ -204,51 +175,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
       keep(acc);
       if (n > 0 && lane == 0) mbar_arrive(barEmpty + 8 * ((g - 1) & 1));  // page n-1 fully consumed
 
-      // ---- scale, mask, row max (exchanged between warpgroups) ----
-      float mx0 = -INFINITY, mx1 = -INFINITY;
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int tok = blk * kPage + wg * 32 + j * 8 + (lane % 4) * 2 + e;
-          float v0 = sa[4 * j + e];
-          float v1 = sa[4 * j + 2 + e];
-          v0 = (tok <= lim0) ? v0 * a.scale_log2 : -INFINITY;
-          v1 = (tok <= lim1) ? v1 * a.scale_log2 : -INFINITY;
-          sa[4 * j + e] = v0;
-          sa[4 * j + 2 + e] = v1;
-          mx0 = fmaxf(mx0, v0);
-          mx1 = fmaxf(mx1, v1);
-        }
-      }
-      mx0 = quad_max(mx0);
-      mx1 = quad_max(mx1);
-      if ((lane & 3) == 0) { sMax[wg * kTileM + row0] = mx0; sMax[wg * kTileM + row1] = mx1; }
-      bar_consumers();  // also: both warpgroups' PV(n-1) are complete -> the P slab is free
-      mx0 = fmaxf(mx0, sMax[(1 - wg) * kTileM + row0]);
-      mx1 = fmaxf(mx1, sMax[(1 - wg) * kTileM + row1]);
-      const float mn0 = fmaxf(m_run0, mx0), mn1 = fmaxf(m_run1, mx1);
-      const float mu0 = (mn0 == -INFINITY) ? 0.f : mn0;
-      const float mu1 = (mn1 == -INFINITY) ? 0.f : mn1;
-      const float al0 = exp2f(m_run0 - mu0), al1 = exp2f(m_run1 - mu1);
-      m_run0 = mn0; m_run1 = mn1;
-
-      // ---- P -> swizzled smem slab [64 rows][64 keys] ----
-      float ps0 = 0.f, ps1 = 0.f;
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const float p0 = exp2f(sa[4 * j + 0] - mu0), p1 = exp2f(sa[4 * j + 1] - mu0);
-        const float p2 = exp2f(sa[4 * j + 2] - mu1), p3 = exp2f(sa[4 * j + 3] - mu1);
-        ps0 += p0 + p1;
-        ps1 += p2 + p3;
-        const int chunk = wg * 4 + j;       // 16-byte chunk of the key = 8 keys
-        const int within = (lane % 4) * 4;  // bytes
-        *reinterpret_cast<uint32_t*>(pP + row0 * 128 + ((chunk ^ (row0 & 7)) << 4) + within) = Pack<T>::pack(p0, p1);
-        *reinterpret_cast<uint32_t*>(pP + row1 * 128 + ((chunk ^ (row1 & 7)) << 4) + within) = Pack<T>::pack(p2, p3);
-      }
-      l_run0 = l_run0 * al0 + ps0;
-      l_run1 = l_run1 * al1 + ps1;
-      scale_rows_128(acc, al0, al1);
+      softmax_half_page<T>(a, sa, blk * kPage, wg, lane, row0, row1, lim0, lim1, sMax, pP, m_run0, m_run1, l_run0, l_run1, acc);
       fence_async_smem();
       bar_consumers();
 

@@ -90,14 +90,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
   const int begin_req = sc[0], begin_blk = sc[1], end_req = sc[2], end_blk = sc[3], begin_slot = sc[4];
 
   volatile int* s_abort = reinterpret_cast<volatile int*>(gbase + kOffAbort);  // watchdog flag (see mbar_wait)
-  if (tid == 0) {
-    *s_abort = 0;
-#pragma unroll
-    for (int i = 0; i < kStages * kSlabs; ++i) mbar_init(barFull + 8 * i, 1);
-#pragma unroll
-    for (int s = 0; s < kStages; ++s) mbar_init(barEmpty + 8 * s, kConsumers / 32);
-    fence_mbarrier_init();
-  }
+  if (tid == 0) init_page_barriers(s_abort, barFull, kStages * kSlabs, barEmpty, kStages, kConsumers / 32);
   __syncthreads();  // the only CTA-wide barrier
   // Let the combine kernel (programmatic dependent launch) be scheduled now; it
   // waits for this grid's completion itself (griddepcontrol.wait).

@@ -427,16 +427,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v7_kernel(const __grid_con
     if (px.cnt > 0) {
       load_q_tile<T, kConsumers, 64>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sm.q + sw128(row, ch); });
       cp_async_commit();
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        const int m = tile * kTileM + (r ? row1 : row0);
-        const uint32_t* src = (m < a.rows) ? reinterpret_cast<const uint32_t*>(q_row(a, q, req, kvh, m) + 512 + (lane % 4) * 2) : nullptr;
-#pragma unroll
-        for (int kk = 0; kk < 4; ++kk) {
-          rq[4 * kk + r] = src ? src[kk * 8] : 0u;          // columns 16kk + 2(lane%4) + {0,1}
-          rq[4 * kk + 2 + r] = src ? src[kk * 8 + 4] : 0u;  // the same + 8
-        }
-      }
+      load_q_frags(a, q, req, kvh, tile, row0, row1, lane, 512, rq);
       cp_async_wait<0>();
       fence_async_smem();
       bar_consumers();

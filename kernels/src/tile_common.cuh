@@ -57,6 +57,25 @@ __device__ __forceinline__ void load_q_tile(const DecodeArgs& a, const T* q, int
   }
 }
 
+// Q columns col0 .. col0+63 of the tile's rows row0 and row1 as the A fragments
+// of 4 RS wgmma k-steps (per thread: columns 16kk + 2(lane%4) + {0,1} and the
+// same + 8, two 16-bit values per register); rows >= a.rows give zeros.
+template <typename T>
+__device__ __forceinline__ void load_q_frags(const DecodeArgs& a, const T* q, int req, int kvh, int tile, int row0,
+                                             int row1, int lane, int col0, uint32_t (&rq)[16]) {
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int m = tile * kTileM + (r ? row1 : row0);
+    const uint32_t* src =
+        (m < a.rows) ? reinterpret_cast<const uint32_t*>(q_row(a, q, req, kvh, m) + col0 + (lane % 4) * 2) : nullptr;
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      rq[4 * kk + r] = src ? src[kk * 8] : 0u;
+      rq[4 * kk + 2 + r] = src ? src[kk * 8 + 4] : 0u;
+    }
+  }
+}
+
 // One 64-token KV page (all 576 columns of kv head pbase of the page) -> smem by
 // cp.async, NT threads striding over the 16-byte chunks; tokens >= len (row r
 // is token blk * kPage + r) are zero-filled and never read (src = kv).
@@ -89,6 +108,89 @@ __device__ __forceinline__ void load_kv_page_256(const DecodeArgs& a, const T* k
   }
 }
 
+// Kernel prologue of the page-staged TMA kernels (v5, v6, v8), thread 0: clears
+// the watchdog flag, inits nfull full barriers (one arrival: the producer's
+// expect_tx or, for a partial page, its plain arrive) and nempty empty barriers
+// (one arrival per consumer warp), and makes them visible. The caller syncs the CTA.
+__device__ __forceinline__ void init_page_barriers(volatile int* abort_flag, uint32_t barFull, int nfull,
+                                                   uint32_t barEmpty, int nempty, int consumer_warps) {
+  *abort_flag = 0;
+  for (int i = 0; i < nfull; ++i) mbar_init(barFull + 8 * i, 1);
+  for (int s = 0; s < nempty; ++s) mbar_init(barEmpty + 8 * s, consumer_warps);
+  fence_mbarrier_init();
+}
+
+// ---- the TMA producer of the page-staged kernels (v5, v8) ----
+// Page sequence of a partition: request pieces begin_req..end_req in order, the
+// pages of each piece in order; g counts them, and page g goes to stage g % 2.
+// One thread walks it: waits until the stage is free (empty barrier, one
+// arrival per consumer warp), then loads the page's 9 column slabs by TMA, slab
+// c completing on full barrier [stage][c]. A partial last page (fewer than 64
+// valid tokens) is not loaded: the producer only arrives on its 9 full
+// barriers and the consumers load it with zero-filling cp.async (the ABI
+// promises that no cache data of tokens >= seqlen is read).
+// kHints (v8): each load also asks L2 for the page pf_dist places ahead in the
+// sequence (full pages only; pf_dist 0 = none), and the loads carry an
+// evict-first L2 policy when evict_first is set (data read once by one CTA).
+template <bool kHints>
+__device__ __forceinline__ void tma_page_producer(const DecodeArgs& a, const CUtensorMap* map, int kvh,
+                                                  const int32_t* sc, uint32_t sKV, uint32_t page_bytes,
+                                                  uint32_t barFull, uint32_t barEmpty, volatile int* abort,
+                                                  int pf_dist = 0, bool evict_first = false) {
+  constexpr int kSlabs = kDK / 64;
+  const int begin_req = sc[0], begin_blk = sc[1], end_req = sc[2], end_blk = sc[3], begin_slot = sc[4];
+  // lookahead cursor for the L2 prefetch: (preq, pblk) inside piece pp
+  int preq = begin_req, pblk = 0;
+  Piece pp;
+  uint64_t policy = 0;
+  if (kHints) {
+    pp = make_piece(a, preq, begin_req, begin_blk, end_req, end_blk, begin_slot);
+    pblk = pp.blk_begin;
+    if (evict_first) policy = l2_evict_first_policy();
+  }
+  auto advance = [&]() {  // next page of the sequence (pblk == pp.blk_end at the end)
+    ++pblk;
+    while (pblk >= pp.blk_end && preq < end_req) {
+      ++preq;
+      pp = make_piece(a, preq, begin_req, begin_blk, end_req, end_blk, begin_slot);
+      pblk = pp.blk_begin;
+    }
+  };
+  if (kHints)
+    for (int i = 0; i < pf_dist; ++i) advance();
+  uint32_t g = 0;  // global page counter (same sequence as the consumers)
+  for (int req = begin_req; req <= end_req; ++req) {
+    const Piece pc = make_piece(a, req, begin_req, begin_blk, end_req, end_blk, begin_slot);
+    const int64_t bt_row = (int64_t)req * a.bt_sb;
+    for (int blk = pc.blk_begin; blk < pc.blk_end; ++blk, ++g) {
+      if (kHints && pf_dist > 0) {
+        if (pblk < pp.blk_end && pp.len - pblk * kPage >= kPage) {
+          const int ppage = a.block_table[(int64_t)preq * a.bt_sb + pblk];
+#pragma unroll 1
+          for (int c = 0; c < kSlabs; ++c) tma_prefetch_l2_4d(map, c * 64, kvh, 0, ppage);
+        }
+        advance();
+      }
+      const uint32_t stage = g & 1, round = g >> 1;
+      mbar_wait(barEmpty + 8 * stage, (round & 1) ^ 1, abort);
+      const uint32_t full = barFull + stage * kSlabs * 8;
+      if (pc.len - blk * kPage >= kPage) {
+        const int page = a.block_table[bt_row + blk];
+        const uint32_t dst = sKV + stage * page_bytes;
+#pragma unroll
+        for (int c = 0; c < kSlabs; ++c) {
+          mbar_expect_tx(full + 8 * c, kSlab);
+          if (kHints && evict_first) tma_load_4d_hint(dst + c * kSlab, map, c * 64, kvh, 0, page, full + 8 * c, policy);
+          else tma_load_4d(dst + c * kSlab, map, c * 64, kvh, 0, page, full + 8 * c);
+        }
+      } else {
+#pragma unroll
+        for (int c = 0; c < kSlabs; ++c) mbar_arrive(full + 8 * c);
+      }
+    }
+  }
+}
+
 // ---- C-fragment rows (mma.sync / wgmma: a quad of 4 lanes shares a row) ----
 __device__ __forceinline__ float quad_max(float x) {
   x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
@@ -109,6 +211,68 @@ __device__ __forceinline__ void scale_rows_128(float (&acc)[128], float f0, floa
     acc[4 * j + 0] *= f0; acc[4 * j + 1] *= f0;
     acc[4 * j + 2] *= f1; acc[4 * j + 3] *= f1;
   }
+}
+
+// Online softmax of one page in the kernels whose two consumer warpgroups own
+// 32 of its 64 keys each (v5, v8). sa: this warpgroup's raw S values in the
+// m64n32 C layout (register 4j+e: row0, 4j+2+e: row1, key wg*32 + 8j +
+// 2(lane%4) + e of the page whose first token is tok0). Scales them to log2
+// units, masks keys beyond each row's limit, exchanges the row maxima with the
+// other warpgroup through sMax[2][64] (one consumer barrier: after it both
+// warpgroups' P V of the previous page are complete, so the P slab is free),
+// writes P = exp2(S - m) in T into the swizzled P slab pP [64 rows][64 keys],
+// and updates the running max, the row sums and the O accumulator. The caller
+// fences (generic -> async proxy) and syncs the consumers before its P V.
+template <typename T>
+__device__ __forceinline__ void softmax_half_page(const DecodeArgs& a, float (&sa)[16], int tok0, int wg, int lane,
+                                                  int row0, int row1, int lim0, int lim1, float* sMax,
+                                                  unsigned char* pP, float& m_run0, float& m_run1, float& l_run0,
+                                                  float& l_run1, float (&acc)[128]) {
+  // ---- scale, mask, row max (exchanged between warpgroups) ----
+  float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int tok = tok0 + wg * 32 + j * 8 + (lane % 4) * 2 + e;
+      float v0 = sa[4 * j + e];
+      float v1 = sa[4 * j + 2 + e];
+      v0 = (tok <= lim0) ? v0 * a.scale_log2 : -INFINITY;
+      v1 = (tok <= lim1) ? v1 * a.scale_log2 : -INFINITY;
+      sa[4 * j + e] = v0;
+      sa[4 * j + 2 + e] = v1;
+      mx0 = fmaxf(mx0, v0);
+      mx1 = fmaxf(mx1, v1);
+    }
+  }
+  mx0 = quad_max(mx0);
+  mx1 = quad_max(mx1);
+  if ((lane & 3) == 0) { sMax[wg * kTileM + row0] = mx0; sMax[wg * kTileM + row1] = mx1; }
+  bar_consumers();  // also: both warpgroups' PV(n-1) are complete -> the P slab is free
+  mx0 = fmaxf(mx0, sMax[(1 - wg) * kTileM + row0]);
+  mx1 = fmaxf(mx1, sMax[(1 - wg) * kTileM + row1]);
+  const float mn0 = fmaxf(m_run0, mx0), mn1 = fmaxf(m_run1, mx1);
+  const float mu0 = (mn0 == -INFINITY) ? 0.f : mn0;
+  const float mu1 = (mn1 == -INFINITY) ? 0.f : mn1;
+  const float al0 = exp2f(m_run0 - mu0), al1 = exp2f(m_run1 - mu1);
+  m_run0 = mn0; m_run1 = mn1;
+
+  // ---- P -> swizzled smem slab [64 rows][64 keys] ----
+  float ps0 = 0.f, ps1 = 0.f;
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    const float p0 = exp2f(sa[4 * j + 0] - mu0), p1 = exp2f(sa[4 * j + 1] - mu0);
+    const float p2 = exp2f(sa[4 * j + 2] - mu1), p3 = exp2f(sa[4 * j + 3] - mu1);
+    ps0 += p0 + p1;
+    ps1 += p2 + p3;
+    const int chunk = wg * 4 + j;       // 16-byte chunk of the key = 8 keys
+    const int within = (lane % 4) * 4;  // bytes
+    *reinterpret_cast<uint32_t*>(pP + row0 * 128 + ((chunk ^ (row0 & 7)) << 4) + within) = Pack<T>::pack(p0, p1);
+    *reinterpret_cast<uint32_t*>(pP + row1 * 128 + ((chunk ^ (row1 & 7)) << 4) + within) = Pack<T>::pack(p2, p3);
+  }
+  l_run0 = l_run0 * al0 + ps0;
+  l_run1 = l_run1 * al1 + ps1;
+  scale_rows_128(acc, al0, al1);
 }
 
 // Epilogue of the kernels whose two consumer warpgroups each hold 256 of the

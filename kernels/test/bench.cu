@@ -128,6 +128,10 @@ int main(int argc, char** argv) {
     CHECK(mla_malloc(&lse1, l_elems * 4));
     int parts;
     CHECK(mla_get_num_sm_parts(c.s_q, c.h_q, c.h_kv, &parts));
+    if (const char* e = getenv("MLA_BENCH_PARTS")) {  // experiment: N CTAs in all instead of one per SM
+      const int tiles = (c.s_q * (c.h_q / c.h_kv) + 63) / 64, n = atoi(e) / (tiles * c.h_kv);
+      if (n >= 1) parts = n;
+    }
     CHECK(mla_malloc(&sched, parts * MLA_SCHED_INTS * 4));
     CHECK(mla_malloc(&ns, (c.b + 1) * 4));
     CHECK(mla_plan((const int32_t*)len_d, c.b, c.s_q, c.h_q, c.h_kv, pages_per_req, parts, (int32_t*)sched, (int32_t*)ns, NULL));
