@@ -9,7 +9,7 @@ import { configId, expandConfigs, loadSweepDefinition, loadSweepDirectory, parse
 import { generateSeqlens, Mulberry32, seqlenStats } from "../src/sweep/seqlens";
 import { estimateSeconds, measureCeilings, planRun, runSweeps, RunConfig, ImplRun, ProgressSink } from "../src/sweep/runner";
 import { aggregateTrials, loadRun, recordedRun, toTrialRows } from "../src/sweep/aggregate";
-import { openRunSidecar, readSidecar } from "../src/sweep/provenance";
+import { gitState, openRunSidecar, readSidecar } from "../src/sweep/provenance";
 import { loadGpuBinding, GpuMeasurer, GpuBinding } from "../src/sweep/gpu-adapter";
 
 const REPO_SWEEPS = path.join(__dirname, "..", "..", "data", "sweeps");
@@ -370,5 +370,34 @@ describe("sweep/aggregate", () => {
     fs.writeFileSync(path.join(root, "RECORDED"), "gone\n");
     assert.ok(recordedRun(root).dir === undefined && /gone/.test(recordedRun(root).why));
     fs.rmSync(root, { recursive: true });
+  });
+});
+
+describe("gitState (provenance of a run)", () => {
+  const saved = process.env.MLA_COMMIT;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.MLA_COMMIT;
+    else process.env.MLA_COMMIT = saved;
+  });
+  it("prefers the commit carried in MLA_COMMIT over the tree's own git (a GPU machine's copy can have a stale .git)", () => {
+    const sha = "c".repeat(40);
+    process.env.MLA_COMMIT = sha;
+    assert.deepStrictEqual(gitState(process.cwd()), { commit: sha, dirty: false });
+    process.env.MLA_COMMIT = `${sha}-dirty`;
+    assert.deepStrictEqual(gitState(process.cwd()), { commit: sha, dirty: true });
+  });
+  it("falls back to git, or to unknown outside a repository, when MLA_COMMIT is absent or malformed", () => {
+    process.env.MLA_COMMIT = "not-a-sha";
+    const here = gitState(process.cwd());
+    assert.ok(/^[0-9a-f]{40}$/.test(here.commit) || here.commit === "unknown", here.commit);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mla-git-"));
+    try {
+      assert.deepStrictEqual(gitState(tmp), { commit: "unknown", dirty: "unknown" });
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+  it("rejects a repoDir that is not a string", () => {
+    assert.throws(() => gitState(42 as unknown as string), MlaArgumentError);
   });
 });

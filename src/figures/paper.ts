@@ -399,7 +399,8 @@ export function ladderFigure(run: LoadedRun): FigureResult {
   const cap = caption(ctx.provenance, `Roofline time from ${ctx.bestIsMeasured ? "measured" : "datasheet"} ceilings; labels: median GB/s (memory-bound) or TFLOP/s (compute-bound).`);
   const layout = paperLayout({
     x: { quantity: "implementation", unit: "kernel version", category: true },
-    y: { quantity: "roofline time / measured time", unit: "%", range: [0, 130] },
+    // headroom above 100% for the vertical value labels of the best rungs
+    y: { quantity: "roofline time / measured time", unit: "%", range: [0, 150] },
     caption: cap,
     // two-line tick labels ("v2" / "mma_sync")
     captionOffset: 80,
@@ -410,7 +411,8 @@ export function ladderFigure(run: LoadedRun): FigureResult {
   // Bar labels keep their size instead of shrinking to fit the bar width.
   layout.uniformtext = { minsize: 8, mode: "show" };
   (layout.xaxis as Record<string, unknown>).tickangle = 0;
-  (layout.xaxis as Record<string, unknown>).tickfont = { size: 10 };
+  // smaller ticks once the ladder has more rungs than fit side by side at 10 pt
+  (layout.xaxis as Record<string, unknown>).tickfont = { size: labels.length > 7 ? 8 : 10 };
   return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
 }
 

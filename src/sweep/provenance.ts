@@ -99,16 +99,18 @@ export function nvidiaSmiFacts(): Record<string, string> | undefined {
 
 export function gitState(repoDir: string): { commit: string; dirty: boolean | "unknown" } {
   if (typeof repoDir !== "string") throw new MlaArgumentError("gitState", "repoDir", "a path", repoDir);
+  // On a GPU machine the tree is a copy: scripts/gpu-pack.sh records the commit it
+  // packed and scripts/gpu-reproduce.sh passes it on as MLA_COMMIT ("<sha>" or
+  // "<sha>-dirty"). It wins over git there: the copy's .git, when it has one, can
+  // name an older commit (it did on the H100 run of 2026-11-21, see that run's README).
+  const carried = /^([0-9a-f]{40})(-dirty)?$/.exec(process.env.MLA_COMMIT ?? "");
+  if (carried) return { commit: carried[1], dirty: carried[2] !== undefined };
   // A copy of the tree without history answers "HEAD" or nothing: only a full hash counts.
   const out = tryExec("git", ["rev-parse", "HEAD"], repoDir);
   if (out !== undefined && /^[0-9a-f]{40}$/.test(out)) {
     const status = tryExec("git", ["status", "--porcelain", "--untracked-files=no"], repoDir);
     return { commit: out, dirty: status === undefined ? "unknown" : status.length > 0 };
   }
-  // A GPU machine gets a copy without .git: scripts/gpu-pack.sh records the commit
-  // it packed and scripts/gpu-reproduce.sh passes it on as MLA_COMMIT ("<sha>" or "<sha>-dirty").
-  const carried = /^([0-9a-f]{40})(-dirty)?$/.exec(process.env.MLA_COMMIT ?? "");
-  if (carried) return { commit: carried[1], dirty: carried[2] !== undefined };
   return { commit: "unknown", dirty: "unknown" };
 }
 
