@@ -11,6 +11,7 @@
 #   SKIP_OLD=1     skip selftest/memcheck/bench of the versions below NEW_VERSIONS
 #   VARIANTS="label:version:ENV=VALUE ..."  tuning-knob variants to selftest, memcheck and bench
 #   NCU="version:config[:regex]"  also profile one launch of that version on bench config index `config` (Nsight Compute)
+#   TRACE="version:configs[:names]"  timeline probe of that version (make trace first; see below)
 set -u
 OUT=${OUT:-/tmp/mla-out}
 mkdir -p "$OUT"
@@ -34,13 +35,15 @@ else
 fi
 cp build/ptxas-report.txt "$OUT/ptxas-report.txt" 2>/dev/null
 echo "=== ptxas (registers / smem / spills), decode kernels"
-grep -a -A3 "Compiling entry.*decode_v" build/ptxas-report.txt | grep -a -E "Compiling|registers|spill" | sed 's/ptxas info    : //; s/(mla::DecodeArgs)//; s/for .sm_90a.//'
+grep -a -A3 "Compiling entry.*decode_" build/ptxas-report.txt | grep -a -E "Compiling|registers|spill" | sed 's/ptxas info    : //; s/(mla::DecodeArgs)//; s/for .sm_90a.//'
 echo "=== ptxas advisories: wgmma serialised (C7510/C7514/C7515/C7518/C7520), per kernel"; grep -a -E "C751[0458]|C7520" build/ptxas-report.txt | sed 's/.*(\(C75[0-9]*\)).*function /\1 /' | sort | uniq -c
 echo "=== SASS instruction counts per decode kernel (bf16)"
 if cuobjdump --dump-sass build/libmla.so > /tmp/mla-sass.txt 2>/dev/null; then
-  awk '/Function : /{name=$3} {print name "\t" $0}' /tmp/mla-sass.txt | grep -a "decode_v.*nv_bfloat16" > /tmp/mla-sass-bf16.txt
+  awk '/Function : /{name=$3} {print name "\t" $0}' /tmp/mla-sass.txt | grep -a "decode_.*nv_bfloat16" > /tmp/mla-sass-bf16.txt
   for v in $(seq 1 "$VMAX"); do
-    f=$(grep -a "decode_v${v}_kernel" /tmp/mla-sass-bf16.txt)
+    # v8 and v9 are instances of one template (ksplit.cuh): <T, early release, lazy softmax>, at their defaults
+    case $v in 8) k="decode_ksplit_kernelI13__nv_bfloat16Lb0ELb0E" ;; 9) k="decode_ksplit_kernelI13__nv_bfloat16Lb1ELb1E" ;; *) k="decode_v${v}_kernel" ;; esac
+    f=$(grep -a "$k" /tmp/mla-sass-bf16.txt)
     printf "v%d " $v; for k in HGMMA WARPGROUP.DEPBAR HMMA LDSM LDGSTS UTMALDG SYNCS BAR LDL STL; do printf "%s=%s " $k "$(printf '%s\n' "$f" | grep -a -c "$k")"; done; echo
   done
 fi
@@ -89,6 +92,7 @@ done
 # (or of the kernel matching the regex) on bench config `config`
 if [ -n "${NCU:-}" ] && command -v ncu >/dev/null; then
   IFS=: read nv nc nk <<< "$NCU"
+  case $nv in 8|9) nk=${nk:-decode_ksplit} ;; esac  # one template for both
   echo "=== ncu v$nv config $nc ${nk:-decode}"
   MLA_BENCH_ONLY=$nc MLA_BENCH_NO_GEMM=1 timeout 200 ncu --set full --clock-control none --import-source no \
     -k regex:${nk:-decode_v${nv}_} -c 1 -f -o "$OUT/ncu-v$nv" ./build/bench bf16 $nv $nv > "$OUT/ncu-v$nv.log" 2>&1; echo "ncu rc=$?"
@@ -98,6 +102,18 @@ if [ -n "${NCU:-}" ] && command -v ncu >/dev/null; then
   rm -f "$OUT/ncu-v$nv.ncu-rep"
   grep -a -E "Duration|Compute \(SM\) Throughput|Memory Throughput|L2 Hit Rate|Registers Per|Tensor|Issue Slots Busy" "$OUT/ncu-v$nv-details.txt" | head -20
   head -14 "$OUT/ncu-v$nv-stall-top.txt"
+fi
+# TRACE="version:configs[:event names]" (e.g. 9:3,6): timeline probe (src/trace.cuh; needs `make trace`)
+# of that version on those bench configs, reduced by tools/trace_summary.py (the dumps are deleted)
+if [ -n "${TRACE:-}" ] && [ -x build/trace/bench ]; then
+  IFS=: read tv tc tn <<< "$TRACE"
+  echo "=== timeline probe v$tv, bench configs $tc"
+  MLA_BENCH_ONLY=$tc MLA_BENCH_NO_GEMM=1 MLA_TRACE_DIR="$OUT" timeout 120 ./build/trace/bench bf16 $tv $tv > "$OUT/trace-bench-v$tv.txt" 2>&1
+  echo "trace bench rc=$?"; grep -a " v$tv " "$OUT/trace-bench-v$tv.txt" | grep -a -v "us .*GB/s .*TFLOP/s$"
+  for c in ${tc//,/ }; do
+    python3 tools/trace_summary.py "$OUT/trace-v$tv-cfg$c.bin" ${tn:-S0,slab0,Sissued,Sdone,xchg,softmax,Pbar,PVissued}
+  done > "$OUT/trace-summary-v$tv.txt" 2>&1
+  cat "$OUT/trace-summary-v$tv.txt"; rm -f "$OUT"/trace-v*-cfg*.bin
 fi
 if [ "${BENCH_FP16:-0}" = 1 ]; then echo "=== bench (fp16)"; timeout 120 ./build/bench fp16; fi
 echo "=== done $(date -u)"

@@ -128,7 +128,13 @@
  *                registers, RS form), the halves are added through shared
  *                memory, then v5's softmax and P V; KV loads evict-first in
  *                L2 when one CTA reads each page. Same fallback as v5.
- *                Fastest version on the H100 (see kernels/PERF.md).
+ *  9 "lazy"      v8 with a cheaper page softmax: the running max is raised
+ *                only when a row's page maximum passes it by more than 8
+ *                (log2 units), so most pages need no O rescale and no
+ *                max exchange (one bar.red.or decides, and doubles as the
+ *                P barrier); scale folded into one FFMA, ex2.approx,
+ *                masking only where needed; each page stage handed back as
+ *                soon as its P V completes. Same fallback as v5.
  *  All versions give the same results up to rounding; all write out/lse
  *  (directly or through the combine kernel) for every row.
  */
@@ -167,7 +173,7 @@ extern "C" {
 #define MLA_SCHED_INTS 8
 #define MLA_SPLIT_OVERHEAD_BLOCKS 5
 #define MLA_KERNEL_VERSION_MIN 1
-#define MLA_KERNEL_VERSION_MAX 8
+#define MLA_KERNEL_VERSION_MAX 9
 
 /* Decode parameters. Layout: 6 pointers, 10 int64, then 14 4-byte fields
  * (13 int32 + 1 float), total 184 bytes, 8-byte aligned, no implicit padding.
@@ -216,7 +222,7 @@ typedef struct mla_device_props {
 MLA_API const char* mla_last_error(void);        /* never NULL; "" if none */
 MLA_API const char* mla_status_string(int status);/* static string */
 MLA_API int mla_abi_version(void);               /* returns 1 (not a status) */
-MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", "wgmma_split", "tma_ws", "seesaw", "seesaw64", "ksplit", or NULL */
+MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", "wgmma_split", "tma_ws", "seesaw", "seesaw64", "ksplit", "lazy", or NULL */
 MLA_API int mla_sizeof_params(void);             /* returns sizeof(mla_decode_params) = 184 */
 MLA_API int mla_sizeof_device_props(void);       /* returns sizeof(mla_device_props) = 312 */
 

@@ -208,15 +208,12 @@ cudaError_t launch_v5(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cu
 
 cudaError_t launch_decode_v5(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
   CUtensorMap map;
-  if (!make_kv_map(a, num_blocks, kPage, &map)) {
-    const char* strict = getenv("MLA_V5_STRICT");
-    if (strict && strict[0] == '1') return cudaErrorNotSupported;
-    return launch_decode_v4(a, dtype, tiles, st);  // documented fallback
-  }
+  cudaError_t fallback;
+  if (!tma_map_or_fallback(a, dtype, tiles, num_blocks, kPage, st, &map, &fallback)) return fallback;
   dim3 grid(a.num_parts, a.h_kv, tiles);
-  static const int chains = []() {
-    const char* e = getenv("MLA_V5_CHAINS");  // tuning knob: 2 (default) or 4 S accumulator chains
-    return (e && e[0] >= '2' && e[0] <= '4') ? e[0] - '0' : 2;
+  static const int chains = [] {  // tuning knob: 2 (default), 3 or 4 S accumulator chains
+    const int c = env_digit("MLA_V5_CHAINS", 2);
+    return (c >= 2 && c <= 4) ? c : 2;
   }();
   if (dtype == 0)
     return chains == 4   ? launch_v5<__nv_bfloat16, 4>(map, a, grid, st)

@@ -316,16 +316,10 @@ cudaError_t launch_v6(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cu
 
 cudaError_t launch_decode_v6(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
   CUtensorMap map;
-  if (!make_kv_map(a, num_blocks, kUnit, &map)) {
-    const char* strict = getenv("MLA_V5_STRICT");  // same switch for v5 and v6
-    if (strict && strict[0] == '1') return cudaErrorNotSupported;
-    return launch_decode_v4(a, dtype, tiles, st);  // documented fallback
-  }
+  cudaError_t fallback;
+  if (!tma_map_or_fallback(a, dtype, tiles, num_blocks, kUnit, st, &map, &fallback)) return fallback;
   dim3 grid(a.num_parts, a.h_kv, tiles);
-  static const int chains = []() {
-    const char* e = getenv("MLA_V6_CHAINS");  // tuning knob: 3 (default) or 4 S accumulator chains
-    return (e && e[0] == '4') ? 4 : 3;
-  }();
+  static const int chains = env_digit("MLA_V6_CHAINS", 3) == 4 ? 4 : 3;  // tuning knob: 3 (default) or 4 S chains
   if (dtype == 0) return chains == 3 ? launch_v6<__nv_bfloat16, 3>(map, a, grid, st) : launch_v6<__nv_bfloat16, 4>(map, a, grid, st);
   return chains == 3 ? launch_v6<__half, 3>(map, a, grid, st) : launch_v6<__half, 4>(map, a, grid, st);
 }

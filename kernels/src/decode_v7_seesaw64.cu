@@ -460,11 +460,8 @@ cudaError_t launch_v7(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cu
 
 cudaError_t launch_decode_v7(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
   CUtensorMap map;
-  if (!make_kv_map(a, num_blocks, kPage, &map)) {
-    const char* strict = getenv("MLA_V5_STRICT");  // same switch for v5..v7
-    if (strict && strict[0] == '1') return cudaErrorNotSupported;
-    return launch_decode_v4(a, dtype, tiles, st);  // documented fallback
-  }
+  cudaError_t fallback;
+  if (!tma_map_or_fallback(a, dtype, tiles, num_blocks, kPage, st, &map, &fallback)) return fallback;
   dim3 grid(a.num_parts, a.h_kv, tiles);
   return dtype == 0 ? launch_v7<__nv_bfloat16>(map, a, grid, st) : launch_v7<__half>(map, a, grid, st);
 }

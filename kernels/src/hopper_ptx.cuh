@@ -138,6 +138,21 @@ __device__ __forceinline__ void griddep_wait() { asm volatile("griddepcontrol.wa
 // ---- named barriers ----
 // The 2 consumer warpgroups (256 threads) of the warp-specialised kernels (v5-v7), barrier 1.
 __device__ __forceinline__ void bar_consumers() { asm volatile("bar.sync 1, 256;\n" ::: "memory"); }
+// bar_consumers() that also ORs a predicate over the 256 threads (bar.red.or):
+// true in every thread if `pred` was true in any.
+__device__ __forceinline__ bool bar_consumers_or(bool pred) {
+  uint32_t r;
+  asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\nbar.red.or.pred q, 1, 256, p;\nselp.u32 %0, 1, 0, q;\n}\n"
+               : "=r"(r) : "r"((uint32_t)pred) : "memory");
+  return r != 0;
+}
+// 2^x by the SFU alone (ex2.approx.ftz: ~2 ulp, subnormal results flushed to 0),
+// without the range handling of exp2f.
+__device__ __forceinline__ float ex2_approx(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
 // Barrier `id` among N threads: wait for all of them / count this warp's arrival and go on.
 template <int N>
 __device__ __forceinline__ void named_bar_sync(int id) { asm volatile("bar.sync %0, %1;\n" ::"r"(id), "n"(N) : "memory"); }

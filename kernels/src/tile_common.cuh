@@ -3,6 +3,7 @@
 // layout of the wgmma rungs, the Q-tile load, quad reductions of mma/wgmma C
 // fragments and the plain launcher. All device helpers are __forceinline__.
 #pragma once
+#include <stdlib.h>
 #include "common.cuh"
 #include "hopper_ptx.cuh"
 
@@ -132,11 +133,17 @@ __device__ __forceinline__ void init_page_barriers(volatile int* abort_flag, uin
 // kHints (v8): each load also asks L2 for the page pf_dist places ahead in the
 // sequence (full pages only; pf_dist 0 = none), and the loads carry an
 // evict-first L2 policy when evict_first is set (data read once by one CTA).
-template <bool kHints>
+// on_page(g, 0) runs when page g's stage is free, on_page(g, 1) after its loads
+// are issued (the timeline probe of trace.cuh; a no-op otherwise).
+struct NoPageHook {
+  __device__ void operator()(uint32_t, int) const {}
+};
+template <bool kHints, typename PageHook = NoPageHook>
 __device__ __forceinline__ void tma_page_producer(const DecodeArgs& a, const CUtensorMap* map, int kvh,
                                                   const int32_t* sc, uint32_t sKV, uint32_t page_bytes,
                                                   uint32_t barFull, uint32_t barEmpty, volatile int* abort,
-                                                  int pf_dist = 0, bool evict_first = false) {
+                                                  int pf_dist = 0, bool evict_first = false,
+                                                  PageHook on_page = PageHook()) {
   constexpr int kSlabs = kDK / 64;
   const int begin_req = sc[0], begin_blk = sc[1], end_req = sc[2], end_blk = sc[3], begin_slot = sc[4];
   // lookahead cursor for the L2 prefetch: (preq, pblk) inside piece pp
@@ -173,6 +180,7 @@ __device__ __forceinline__ void tma_page_producer(const DecodeArgs& a, const CUt
       }
       const uint32_t stage = g & 1, round = g >> 1;
       mbar_wait(barEmpty + 8 * stage, (round & 1) ^ 1, abort);
+      on_page(g, 0);
       const uint32_t full = barFull + stage * kSlabs * 8;
       if (pc.len - blk * kPage >= kPage) {
         const int page = a.block_table[bt_row + blk];
@@ -187,6 +195,7 @@ __device__ __forceinline__ void tma_page_producer(const DecodeArgs& a, const CUt
 #pragma unroll
         for (int c = 0; c < kSlabs; ++c) mbar_arrive(full + 8 * c);
       }
+      on_page(g, 1);
     }
   }
 }
@@ -303,6 +312,26 @@ __device__ __forceinline__ void epilogue_two_wg(const DecodeArgs& a, const Piece
     if (m1 < a.rows) store_lse(a, pc, kvh, m1, m_run1, l1);
   }
   bar_consumers();
+}
+
+// Host: tuning knob from the environment (the caller keeps it in a static, so
+// it is read once per process): a single digit 0..9, or `dflt`.
+inline int env_digit(const char* name, int dflt) {
+  const char* e = getenv(name);
+  return (e && e[0] >= '0' && e[0] <= '9' && e[1] == 0) ? e[0] - '0' : dflt;
+}
+
+// Host: the KV tensor map of the TMA rungs (v5..v9; boxes of box_tokens
+// tokens x 64 columns). True with *map made; false
+// when the cache cannot be described by one, with *res = the documented
+// fallback's launch (v4), or cudaErrorNotSupported under MLA_V5_STRICT=1 (the
+// GPU check's switch, so that a silent fallback cannot pass for the rung).
+inline bool tma_map_or_fallback(const DecodeArgs& a, int dtype, int tiles, int num_blocks, int box_tokens,
+                                cudaStream_t st, CUtensorMap* map, cudaError_t* res) {
+  if (make_kv_map(a, num_blocks, box_tokens, map)) return true;
+  static const bool strict = env_digit("MLA_V5_STRICT", 0) == 1;
+  *res = strict ? cudaErrorNotSupported : launch_decode_v4(a, dtype, tiles, st);
+  return false;
 }
 
 // Host: launch of a decode kernel templated on the element type only (v1..v4):

@@ -21,6 +21,9 @@
 #include <string>
 #include <vector>
 #include "mla.h"
+#ifdef MLA_TRACE
+#include <dlfcn.h>
+#endif
 
 #define CHECK(call)                                                                                \
   do {                                                                                             \
@@ -216,6 +219,21 @@ int main(int argc, char** argv) {
       snprintf(line, sizeof line, "%-34s v%d %9.1f us %6.0f GB/s %6.1f TFLOP/s", name, v, tt, bytes / (tt * 1e-6) / 1e9,
                flops / (tt * 1e-6) / 1e12);
       summary.push_back(line);
+#ifdef MLA_TRACE
+      // timeline probe build (make trace): dump the instrumented kernel's buffer of its last call
+      char sym[64];
+      snprintf(sym, sizeof sym, "mla_trace_read_v%d", v);
+      if (auto rd = (int (*)(void*))dlsym(RTLD_DEFAULT, sym)) {
+        std::vector<unsigned long long> tb((size_t)132 * 3 * 65 * 8);
+        CHECK(mla_synchronize());
+        if (rd(tb.data()) == 0) {
+          const char* dir = getenv("MLA_TRACE_DIR");
+          char fn[512];
+          snprintf(fn, sizeof fn, "%s/trace-v%d-cfg%zu.bin", dir ? dir : ".", v, ci);
+          if (FILE* f = fopen(fn, "wb")) { fwrite(tb.data(), 8, tb.size(), f); fclose(f); printf("trace -> %s\n", fn); }
+        }
+      }
+#endif
       fflush(stdout);
     }
     mla_free(q); mla_free(bt_d); mla_free(len_d); mla_free(out); mla_free(lse); mla_free(out1); mla_free(lse1);
