@@ -142,11 +142,8 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
       }
       mx0 = quad_max(mx0);
       mx1 = quad_max(mx1);
-      const float mn0 = fmaxf(m_run0, mx0), mn1 = fmaxf(m_run1, mx1);
-      const float mu0 = (mn0 == -INFINITY) ? 0.f : mn0;
-      const float mu1 = (mn1 == -INFINITY) ? 0.f : mn1;
-      const float al0 = exp2f(m_run0 - mu0), al1 = exp2f(m_run1 - mu1);
-      m_run0 = mn0; m_run1 = mn1;
+      float mu0, mu1;
+      const float al0 = move_max(m_run0, fmaxf(m_run0, mx0), mu0), al1 = move_max(m_run1, fmaxf(m_run1, mx1), mu1);
       uint32_t pa[4][4];
       float ps0 = 0.f, ps1 = 0.f;
 #pragma unroll

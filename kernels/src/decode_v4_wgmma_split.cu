@@ -155,11 +155,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
       __syncthreads();
       mx0 = fmaxf(mx0, sMax[(1 - wg) * kTileM + row0]);
       mx1 = fmaxf(mx1, sMax[(1 - wg) * kTileM + row1]);
-      const float mn0 = fmaxf(m_run0, mx0), mn1 = fmaxf(m_run1, mx1);
-      const float mu0 = (mn0 == -INFINITY) ? 0.f : mn0;
-      const float mu1 = (mn1 == -INFINITY) ? 0.f : mn1;
-      const float al0 = exp2f(m_run0 - mu0), al1 = exp2f(m_run1 - mu1);
-      m_run0 = mn0; m_run1 = mn1;
+      float mu0, mu1;
+      const float al0 = move_max(m_run0, fmaxf(m_run0, mx0), mu0), al1 = move_max(m_run1, fmaxf(m_run1, mx1), mu1);
 
       // ---- P -> swizzled smem slab [64 rows][64 keys] ----
       float ps0 = 0.f, ps1 = 0.f;
@@ -169,10 +166,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
         const float p2 = exp2f(sa[4 * j + 2] - mu1), p3 = exp2f(sa[4 * j + 3] - mu1);
         ps0 += p0 + p1;
         ps1 += p2 + p3;
-        const int chunk = wg * 4 + j;  // 16-byte chunk of the key = 8 keys
-        const int within = (lane % 4) * 4;  // bytes
-        *reinterpret_cast<uint32_t*>(pP + row0 * 128 + ((chunk ^ (row0 & 7)) << 4) + within) = Pack<T>::pack(p0, p1);
-        *reinterpret_cast<uint32_t*>(pP + row1 * 128 + ((chunk ^ (row1 & 7)) << 4) + within) = Pack<T>::pack(p2, p3);
+        store_p_pair<T>(pP, row0, row1, wg * 4 + j, lane, p0, p1, p2, p3);
       }
       l_run0 = l_run0 * al0 + ps0;
       l_run1 = l_run1 * al1 + ps1;

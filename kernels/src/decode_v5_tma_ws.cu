@@ -198,10 +198,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
 
 template <typename T, int NC>
 cudaError_t launch_v5(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cudaStream_t st) {
-  cudaError_t e = cudaFuncSetAttribute(decode_v5_kernel<T, NC>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
-  if (e != cudaSuccess) return e;
-  decode_v5_kernel<T, NC><<<grid, kThreads, kSmem, st>>>(map, a);
-  return cudaGetLastError();
+  return launch_with_smem(decode_v5_kernel<T, NC>, grid, kThreads, kSmem, st, map, a);
 }
 
 }  // namespace

@@ -244,11 +244,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
         }
         mx0 = quad_max(mx0);
         mx1 = quad_max(mx1);
-        const float mn0 = fmaxf(m_run0, mx0), mn1 = fmaxf(m_run1, mx1);
-        const float mu0 = (mn0 == -INFINITY) ? 0.f : mn0;
-        const float mu1 = (mn1 == -INFINITY) ? 0.f : mn1;
-        const float al0 = exp2f(m_run0 - mu0), al1 = exp2f(m_run1 - mu1);
-        m_run0 = mn0; m_run1 = mn1;
+        float mu0, mu1;
+        const float al0 = move_max(m_run0, fmaxf(m_run0, mx0), mu0), al1 = move_max(m_run1, fmaxf(m_run1, mx1), mu1);
         // P_u -> keys 32*(u&1).. of the P slab. Its previous reader (PV of unit u-2) is complete
         // in both warpgroups: ours by wait_group 1 above, the other's before it published M_{u-1}.
         float ps0 = 0.f, ps1 = 0.f;
@@ -258,12 +255,9 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
           const float p2 = exp2f(s[4 * j + 2] - mu1), p3 = exp2f(s[4 * j + 3] - mu1);
           ps0 += p0 + p1;
           ps1 += p2 + p3;
-          const int chunk = par * 4 + j;
-          const int within = (lane % 4) * 4;
-          *reinterpret_cast<uint32_t*>(pP + row0 * 128 + ((chunk ^ (row0 & 7)) << 4) + within) = Pack<T>::pack(p0, p1);
-          *reinterpret_cast<uint32_t*>(pP + row1 * 128 + ((chunk ^ (row1 & 7)) << 4) + within) = Pack<T>::pack(p2, p3);
+          store_p_pair<T>(pP, row0, row1, par * 4 + j, lane, p0, p1, p2, p3);
         }
-        if ((lane & 3) == 0) { sM[par * kTileM + row0] = mn0; sM[par * kTileM + row1] = mn1; }
+        if ((lane & 3) == 0) { sM[par * kTileM + row0] = m_run0; sM[par * kTileM + row1] = m_run1; }
         fence_async_smem();
         wgmma_wait<0>();  // our PV of unit u-1 is complete: O may be rescaled, and unit u-1 released
         keep(acc);
@@ -279,11 +273,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
         if (u + 1 < cnt) issue_S(u + 1);  // runs on the tensor cores during the owner's softmax
         wgmma_commit();                       // (an empty group when there is no next unit)
         named_bar_sync<256>(2 + par);
-        const float mn0 = sM[par * kTileM + row0], mn1 = sM[par * kTileM + row1];
-        const float mu0 = (mn0 == -INFINITY) ? 0.f : mn0;
-        const float mu1 = (mn1 == -INFINITY) ? 0.f : mn1;
-        const float al0 = exp2f(m_run0 - mu0), al1 = exp2f(m_run1 - mu1);
-        m_run0 = mn0; m_run1 = mn1;
+        float mu0, mu1;
+        const float al0 = move_max(m_run0, sM[par * kTileM + row0], mu0), al1 = move_max(m_run1, sM[par * kTileM + row1], mu1);
         wgmma_wait<1>();  // our PV of unit u-1 is complete (S_{u+1} may still run)
         keep(acc);
         if (u > 0) release(u - 1);
@@ -306,10 +297,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
 
 template <typename T, int NC>
 cudaError_t launch_v6(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cudaStream_t st) {
-  cudaError_t e = cudaFuncSetAttribute(decode_v6_kernel<T, NC>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
-  if (e != cudaSuccess) return e;
-  decode_v6_kernel<T, NC><<<grid, kThreads, kSmem, st>>>(map, a);
-  return cudaGetLastError();
+  return launch_with_smem(decode_v6_kernel<T, NC>, grid, kThreads, kSmem, st, map, a);
 }
 
 }  // namespace

@@ -450,10 +450,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v7_kernel(const __grid_con
 
 template <typename T>
 cudaError_t launch_v7(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cudaStream_t st) {
-  cudaError_t e = cudaFuncSetAttribute(decode_v7_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
-  if (e != cudaSuccess) return e;
-  decode_v7_kernel<T><<<grid, kThreads, kSmem, st>>>(map, a);
-  return cudaGetLastError();
+  return launch_with_smem(decode_v7_kernel<T>, grid, kThreads, kSmem, st, map, a);
 }
 
 }  // namespace

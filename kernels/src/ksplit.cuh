@@ -104,10 +104,7 @@ __device__ __forceinline__ void softmax_half_page_lazy(const DecodeArgs& a, floa
       const float p2 = ex2_approx(fmaf(sa[4 * j + 2], c, -mu1)), p3 = ex2_approx(fmaf(sa[4 * j + 3], c, -mu1));
       ps0 += p0 + p1;
       ps1 += p2 + p3;
-      const int chunk = wg * 4 + j;       // 16-byte chunk of the key = 8 keys
-      const int within = (lane % 4) * 4;  // bytes
-      *reinterpret_cast<uint32_t*>(pP + row0 * 128 + ((chunk ^ (row0 & 7)) << 4) + within) = Pack<T>::pack(p0, p1);
-      *reinterpret_cast<uint32_t*>(pP + row1 * 128 + ((chunk ^ (row1 & 7)) << 4) + within) = Pack<T>::pack(p2, p3);
+      store_p_pair<T>(pP, row0, row1, wg * 4 + j, lane, p0, p1, p2, p3);
     }
   };
   const bool raise = mx0 > m_run0 + kLazyMax || mx1 > m_run1 + kLazyMax;
@@ -355,11 +352,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_ksplit_kernel(const __grid
 
 template <typename T, bool kEarly, bool kLazy, bool kDry = false>
 cudaError_t launch_ksplit_t(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, Hints h, cudaStream_t st) {
-  cudaError_t e = cudaFuncSetAttribute(decode_ksplit_kernel<T, kEarly, kLazy, kDry>,
-                                       cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem);
-  if (e != cudaSuccess) return e;
-  decode_ksplit_kernel<T, kEarly, kLazy, kDry><<<grid, kThreads, kSmem, st>>>(map, a, h);
-  return cudaGetLastError();
+  return launch_with_smem(decode_ksplit_kernel<T, kEarly, kLazy, kDry>, grid, kThreads, kSmem, st, map, a, h);
 }
 
 // Host: the launch of v8 (kLazy false) or v9 (true) with the tensor map made;

@@ -212,6 +212,28 @@ __device__ __forceinline__ float quad_sum(float x) {
   return x;
 }
 
+// Online softmax, one row: the running max m_run moves to mn. Returns the factor
+// that rescales what was accumulated against the old max, and sets mu, the max
+// P is computed against (0 while the row has seen only masked keys, so that
+// exp2(-inf - mu) is 0 rather than NaN).
+__device__ __forceinline__ float move_max(float& m_run, float mn, float& mu) {
+  mu = (mn == -INFINITY) ? 0.f : mn;
+  const float al = exp2f(m_run - mu);
+  m_run = mn;
+  return al;
+}
+
+// P of a C-fragment key pair -> the 128-byte-swizzled P slab pP [64 rows][64 keys]:
+// (p0, p1) to row0, (p2, p3) to row1, at 16-byte chunk `chunk` (8 keys) of the
+// row and bytes 4 (lane % 4) within it, converted to T.
+template <typename T>
+__device__ __forceinline__ void store_p_pair(unsigned char* pP, int row0, int row1, int chunk, int lane, float p0,
+                                             float p1, float p2, float p3) {
+  const int within = (lane % 4) * 4;
+  *reinterpret_cast<uint32_t*>(pP + row0 * 128 + ((chunk ^ (row0 & 7)) << 4) + within) = Pack<T>::pack(p0, p1);
+  *reinterpret_cast<uint32_t*>(pP + row1 * 128 + ((chunk ^ (row1 & 7)) << 4) + within) = Pack<T>::pack(p2, p3);
+}
+
 // Online-softmax rescale of a warpgroup's 64 x 256 fp32 O fragment (m64n256
 // C layout: registers 4j, 4j+1 belong to row r0, 4j+2, 4j+3 to row r1).
 __device__ __forceinline__ void scale_rows_128(float (&acc)[128], float f0, float f1) {
@@ -260,11 +282,8 @@ __device__ __forceinline__ void softmax_half_page(const DecodeArgs& a, float (&s
   bar_consumers();  // also: both warpgroups' PV(n-1) are complete -> the P slab is free
   mx0 = fmaxf(mx0, sMax[(1 - wg) * kTileM + row0]);
   mx1 = fmaxf(mx1, sMax[(1 - wg) * kTileM + row1]);
-  const float mn0 = fmaxf(m_run0, mx0), mn1 = fmaxf(m_run1, mx1);
-  const float mu0 = (mn0 == -INFINITY) ? 0.f : mn0;
-  const float mu1 = (mn1 == -INFINITY) ? 0.f : mn1;
-  const float al0 = exp2f(m_run0 - mu0), al1 = exp2f(m_run1 - mu1);
-  m_run0 = mn0; m_run1 = mn1;
+  float mu0, mu1;
+  const float al0 = move_max(m_run0, fmaxf(m_run0, mx0), mu0), al1 = move_max(m_run1, fmaxf(m_run1, mx1), mu1);
 
   // ---- P -> swizzled smem slab [64 rows][64 keys] ----
   float ps0 = 0.f, ps1 = 0.f;
@@ -274,10 +293,7 @@ __device__ __forceinline__ void softmax_half_page(const DecodeArgs& a, float (&s
     const float p2 = exp2f(sa[4 * j + 2] - mu1), p3 = exp2f(sa[4 * j + 3] - mu1);
     ps0 += p0 + p1;
     ps1 += p2 + p3;
-    const int chunk = wg * 4 + j;       // 16-byte chunk of the key = 8 keys
-    const int within = (lane % 4) * 4;  // bytes
-    *reinterpret_cast<uint32_t*>(pP + row0 * 128 + ((chunk ^ (row0 & 7)) << 4) + within) = Pack<T>::pack(p0, p1);
-    *reinterpret_cast<uint32_t*>(pP + row1 * 128 + ((chunk ^ (row1 & 7)) << 4) + within) = Pack<T>::pack(p2, p3);
+    store_p_pair<T>(pP, row0, row1, wg * 4 + j, lane, p0, p1, p2, p3);  // keys 8 (wg * 4 + j) ..
   }
   l_run0 = l_run0 * al0 + ps0;
   l_run1 = l_run1 * al1 + ps1;
@@ -334,16 +350,23 @@ inline bool tma_map_or_fallback(const DecodeArgs& a, int dtype, int tiles, int n
   return false;
 }
 
+// Host: launch of any decode kernel with `smem` bytes of dynamic shared memory
+// (the opt-in limit is raised to that first); args are the kernel's arguments.
+template <typename... P, typename... A>
+cudaError_t launch_with_smem(void (*kernel)(P...), dim3 grid, int threads, size_t smem, cudaStream_t st,
+                             const A&... args) {
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+  if (e != cudaSuccess) return e;
+  kernel<<<grid, threads, smem, st>>>(args...);
+  return cudaGetLastError();
+}
+
 // Host: launch of a decode kernel templated on the element type only (v1..v4):
 // grid (partitions, kv heads, row tiles), `smem` bytes of dynamic shared memory.
 inline cudaError_t launch_by_dtype(void (*kernel_bf16)(DecodeArgs), void (*kernel_f16)(DecodeArgs), int threads,
                                    size_t smem, const DecodeArgs& a, int dtype, int tiles, cudaStream_t st) {
-  dim3 grid(a.num_parts, a.h_kv, tiles);
-  void (*kernel)(DecodeArgs) = (dtype == 0) ? kernel_bf16 : kernel_f16;
-  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-  if (e != cudaSuccess) return e;
-  kernel<<<grid, threads, smem, st>>>(a);
-  return cudaGetLastError();
+  return launch_with_smem((dtype == 0) ? kernel_bf16 : kernel_f16, dim3(a.num_parts, a.h_kv, tiles), threads, smem,
+                          st, a);
 }
 
 }  // namespace mla
