@@ -135,6 +135,13 @@
  *                P barrier); scale folded into one FFMA, ex2.approx,
  *                masking only where needed; each page stage handed back as
  *                soon as its P V completes. Same fallback as v5.
+ * 10 "multicast" v9 with the two row tiles of each page (h_q*s_q > 64) in a
+ *                thread-block cluster of two CTAs: each page is read once
+ *                from L2 and multicast into both CTAs' stages (the two
+ *                producers load half of its slabs each); a stage is free
+ *                when the consumers of both CTAs have handed it back.
+ *                Where the row tiles are not paired, or not all pairs fit
+ *                on the GPU at once, v10 is v9.
  *  All versions give the same results up to rounding; all write out/lse
  *  (directly or through the combine kernel) for every row.
  */
@@ -173,7 +180,7 @@ extern "C" {
 #define MLA_SCHED_INTS 8
 #define MLA_SPLIT_OVERHEAD_BLOCKS 5
 #define MLA_KERNEL_VERSION_MIN 1
-#define MLA_KERNEL_VERSION_MAX 9
+#define MLA_KERNEL_VERSION_MAX 10
 
 /* Decode parameters. Layout: 6 pointers, 10 int64, then 14 4-byte fields
  * (13 int32 + 1 float), total 184 bytes, 8-byte aligned, no implicit padding.
@@ -222,7 +229,7 @@ typedef struct mla_device_props {
 MLA_API const char* mla_last_error(void);        /* never NULL; "" if none */
 MLA_API const char* mla_status_string(int status);/* static string */
 MLA_API int mla_abi_version(void);               /* returns 1 (not a status) */
-MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", "wgmma_split", "tma_ws", "seesaw", "seesaw64", "ksplit", "lazy", or NULL */
+MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", "wgmma_split", "tma_ws", "seesaw", "seesaw64", "ksplit", "lazy", "multicast", or NULL */
 MLA_API int mla_sizeof_params(void);             /* returns sizeof(mla_decode_params) = 184 */
 MLA_API int mla_sizeof_device_props(void);       /* returns sizeof(mla_device_props) = 312 */
 

@@ -116,6 +116,7 @@ const char* mla_kernel_name(int v) {
     case 7: return "seesaw64";
     case 8: return "ksplit";
     case 9: return "lazy";
+    case 10: return "multicast";
     default: return NULL;
   }
 }
@@ -401,7 +402,8 @@ static int launch_all(const mla_decode_params* p, const DecodeArgs& a, cudaStrea
                   : (p->kernel_version == 6) ? launch_decode_v6(a, p->dtype, tiles, p->num_blocks, st)
                   : (p->kernel_version == 7) ? launch_decode_v7(a, p->dtype, tiles, p->num_blocks, st)
                   : (p->kernel_version == 8) ? launch_decode_v8(a, p->dtype, tiles, p->num_blocks, st)
-                                             : launch_decode_v9(a, p->dtype, tiles, p->num_blocks, st);
+                  : (p->kernel_version == 9) ? launch_decode_v9(a, p->dtype, tiles, p->num_blocks, st)
+                                             : launch_decode_v10(a, p->dtype, tiles, p->num_blocks, st);
   if (e != cudaSuccess) return cuda_status(e, "decode kernel launch");
   e = (p->kernel_version >= 5) ? launch_combine_pdl(a, p->dtype, st) : launch_combine(a, p->dtype, st);
   if (e != cudaSuccess) return cuda_status(e, "combine kernel launch");

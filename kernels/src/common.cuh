@@ -132,6 +132,7 @@ cudaError_t launch_decode_v6(const DecodeArgs& a, int dtype, int tiles, int num_
 cudaError_t launch_decode_v7(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st);
 cudaError_t launch_decode_v8(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st);
 cudaError_t launch_decode_v9(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st);
+cudaError_t launch_decode_v10(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st);
 cudaError_t launch_combine(const DecodeArgs& a, int dtype, cudaStream_t st);
 cudaError_t launch_combine_pdl(const DecodeArgs& a, int dtype, cudaStream_t st);  // v5+: programmatic dependent launch
 

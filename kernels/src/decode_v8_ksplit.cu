@@ -42,7 +42,7 @@ MLA_TRACE_DEFINE(v8)
 namespace mla {
 
 cudaError_t launch_decode_v8(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
-  return launch_ksplit_from_env<false>(a, dtype, tiles, num_blocks, st);
+  return launch_ksplit_from_env<8>(a, dtype, tiles, num_blocks, st);
 }
 
 }  // namespace mla

@@ -33,7 +33,7 @@ MLA_TRACE_DEFINE(v9)
 namespace mla {
 
 cudaError_t launch_decode_v9(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
-  return launch_ksplit_from_env<true>(a, dtype, tiles, num_blocks, st);
+  return launch_ksplit_from_env<9>(a, dtype, tiles, num_blocks, st);
 }
 
 }  // namespace mla

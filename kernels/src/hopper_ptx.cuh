@@ -194,6 +194,32 @@ __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity, volatil
   }
 }
 
+// ---- thread-block clusters (v10) ----
+__device__ __forceinline__ uint32_t cluster_ctarank() {
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+}
+// Every thread of every CTA of the cluster meets here (not .aligned: callers
+// may be diverged); release/acquire orders shared-memory work across the CTAs.
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
+}
+// One arrival on the mbarrier at the offset of local `bar` in CTA `rank` of
+// the cluster (this CTA included), with the default semantics (release at CTA
+// scope), as CUTLASS's remote arrive: what the arrival orders, the stage
+// reads of this CTA's wgmma, is complete before it (wgmma.wait_group).
+// .release.cluster made each arrival wait until the thread's earlier memory
+// operations were visible cluster-wide: measured on an H200, v10's page
+// stream alone (MLA_V10_DRY=1, b=128 h_q=128) took 398-403 us with it, 306
+// without (the same grid's single-read floor: ~300 us).
+__device__ __forceinline__ void mbar_arrive_cluster(uint32_t bar, uint32_t rank) {
+  asm volatile(
+      "{\n.reg .b32 ra;\nmapa.shared::cluster.u32 ra, %0, %1;\nmbarrier.arrive.shared::cluster.b64 _, [ra];\n}\n" ::"r"(bar),
+      "r"(rank)
+      : "memory");
+}
+
 // ---- TMA ----
 // One 4-d box of `map` at coordinates {c0, c1, c2, c3} -> smem dst, completing on mbarrier bar.
 __device__ __forceinline__ void tma_load_4d(uint32_t dst, const CUtensorMap* map, int c0, int c1, int c2, int c3,
@@ -201,6 +227,17 @@ __device__ __forceinline__ void tma_load_4d(uint32_t dst, const CUtensorMap* map
   asm volatile(
       "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], [%6];\n" ::"r"(dst),
       "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
+      : "memory");
+}
+
+// The same box delivered to every CTA of the cluster named in `mask` (bit i =
+// rank i), at the same smem offset, each completing on its own mbarrier at
+// the offset of `bar`: one L2 read feeds several SMs (sm_90a).
+__device__ __forceinline__ void tma_load_4d_multicast(uint32_t dst, const CUtensorMap* map, int c0, int c1, int c2,
+                                                      int c3, uint32_t bar, uint16_t mask) {
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1, {%2, %3, %4, %5}], [%6], %7;\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar), "h"(mask)
       : "memory");
 }
 

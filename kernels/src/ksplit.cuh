@@ -1,6 +1,6 @@
-// ksplit.cuh -- the kernel template of v8 "ksplit" and v9 "lazy" (included by
-// decode_v8_ksplit.cu and decode_v9_lazy.cu, whose header comments tell what
-// each rung changes and why). The including file first says MLA_TRACE_DEFINE(tag)
+// ksplit.cuh -- the kernel template of v8 "ksplit", v9 "lazy" and v10
+// "multicast" (included by decode_v8_ksplit.cu, decode_v9_lazy.cu and
+// decode_v10_multicast.cu, whose header comments tell what each rung changes and why). The including file first says MLA_TRACE_DEFINE(tag)
 // (trace.cuh): the kernel records its timeline there when built with -DMLA_TRACE.
 //
 // Layout (both): 384 threads = 2 consumer warpgroups + 1 TMA producer warpgroup;
@@ -11,6 +11,7 @@
 // updates its 256 output columns.
 #pragma once
 #include <cuda.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "tile_common.cuh"
 #include "trace.cuh"
@@ -33,6 +34,19 @@ constexpr uint32_t kRopeSlab = 8 * kSlab;    // offset of the RoPE slab inside Q
 static_assert(kSmem <= 232448, "ksplit shared memory exceeds the sm_90 opt-in limit");
 
 struct Hints { int pf_dist, evict_first; };
+
+// Hands the stage of page gp back to the producer(s): one arrival per consumer
+// warp on the stage's empty barrier of every CTA of the cluster (lane r
+// arrives in CTA r), since with kCluster > 1 every producer of the cluster
+// writes into this CTA's stages.
+template <int kCluster>
+__device__ __forceinline__ void hand_back_stage(uint32_t barEmpty, uint32_t gp, int lane) {
+  if (kCluster == 1) {
+    if (lane == 0) mbar_arrive(barEmpty + 8 * (gp & 1));
+  } else if (lane < kCluster) {
+    mbar_arrive_cluster(barEmpty + 8 * (gp & 1), (uint32_t)lane);
+  }
+}
 
 // Exchange slot i (0..3, a float4) of thread wtid: consecutive threads hit consecutive 16 bytes.
 __device__ __forceinline__ uint32_t xslot(uint32_t buf, int i, int wtid) { return buf + (i * 128 + wtid) * 16; }
@@ -136,7 +150,7 @@ __device__ __forceinline__ void softmax_half_page_lazy(const DecodeArgs& a, floa
 // One code path for both warpgroups, their differences in data (k-step range,
 // exchange addresses): with a template per warpgroup ptxas serialised every
 // wgmma of the kernel (C7514, presumably its register analysis mixing the two paths).
-template <typename T, bool kEarly, bool kLazy>
+template <typename T, bool kEarly, bool kLazy, int kCluster>
 __device__ __forceinline__ void consumer(const DecodeArgs& a, const int32_t* sc, int kvh, int tile, int tid, int wg,
                                          unsigned char* gbase, uint32_t base, volatile int* s_abort) {
   const uint32_t sQ = base, sKV = base + kOffKV, sP = base + kOffP;
@@ -156,7 +170,7 @@ __device__ __forceinline__ void consumer(const DecodeArgs& a, const int32_t* sc,
   auto release_stage = [&](uint32_t gp) {
     fence_async_smem();
     __syncwarp();
-    if (lane == 0) mbar_arrive(barEmpty + 8 * (gp & 1));
+    hand_back_stage<kCluster>(barEmpty, gp, lane);
   };
   const int ks0 = 18 * wg;  // first k-step (16 columns) of this warpgroup's half
   uint32_t g = 0;
@@ -298,6 +312,7 @@ __device__ __forceinline__ void consumer(const DecodeArgs& a, const int32_t* sc,
 // Data-movement probe (MLA_V9_DRY=1, bf16; writes no output): the consumers
 // only wait for each page's 9 slabs and hand the stage back, so the kernel
 // time is what the TMA page stream alone needs with this grid and two stages.
+template <int kCluster>
 __device__ __forceinline__ void consumer_dry(const DecodeArgs& a, const int32_t* sc, int tid, uint32_t base,
                                              volatile int* s_abort) {
   const uint32_t barFull = base + kOffBar, barEmpty = barFull + kStages * kSlabs * 8;
@@ -308,12 +323,14 @@ __device__ __forceinline__ void consumer_dry(const DecodeArgs& a, const int32_t*
       const uint32_t full = barFull + (g & 1) * kSlabs * 8, par = (g >> 1) & 1;
       for (int c = 0; c < kSlabs; ++c) mbar_wait(full + 8 * c, par, s_abort);
       __syncwarp();
-      if (tid % 32 == 0) mbar_arrive(barEmpty + 8 * (g & 1));
+      hand_back_stage<kCluster>(barEmpty, g, tid % 32);
     }
   }
 }
 
-template <typename T, bool kEarly, bool kLazy, bool kDry = false>
+// kCluster (v10: 2): the CTAs of tiles 2c and 2c+1 form a cluster that shares
+// every page (tma_page_producer's multicast); kCluster == 1 is v8/v9's kernel.
+template <typename T, bool kEarly, bool kLazy, bool kDry = false, int kCluster = 1>
 __global__ void __launch_bounds__(kThreads, 1) decode_ksplit_kernel(const __grid_constant__ CUtensorMap kv_map, DecodeArgs a,
                                                                 Hints h) {
   extern __shared__ __align__(1024) unsigned char smem_raw[];
@@ -328,64 +345,129 @@ __global__ void __launch_bounds__(kThreads, 1) decode_ksplit_kernel(const __grid
   // warpgroup index, broadcast from lane 0 so that ptxas sees it warp-uniform (C7520 otherwise)
   const int wg = __shfl_sync(0xffffffffu, tid / 128, 0);
   const int32_t* sc = a.sched + (int64_t)part * kSchedInts;
-  if (sc[5] == 0) return;  // uniform over the CTA
+  if (sc[5] == 0) return;  // uniform over the CTA (and the cluster: its CTAs share `part`)
 
   volatile int* s_abort = reinterpret_cast<volatile int*>(gbase + kOffAbort);
-  if (tid == 0) init_page_barriers(s_abort, barFull, kStages * kSlabs, barEmpty, kStages, kConsumers / 32);
-  __syncthreads();  // the only CTA-wide barrier
+  if (tid == 0) init_page_barriers(s_abort, barFull, kStages * kSlabs, barEmpty, kStages, kCluster * kConsumers / 32);
+  // The only CTA-wide barrier; with a cluster, also no partner may multicast
+  // into this CTA or arrive on its barriers before they are initialised.
+  if (kCluster > 1) cluster_sync();
+  else __syncthreads();
   griddep_launch_dependents();
 
+  // With a cluster no CTA may leave while a partner can still arrive on its
+  // empty barriers (the partners' last hand-backs): all threads meet once
+  // more at the end (in each role's branch: a join of the two would cost
+  // the consumers registers).
   if (wg == 2) {
+    // 2 x 128 x 240 + 128 x 24 = 168 x 384, the registers the CTA got at launch
+    // (asking for more makes setmaxnreg.inc wait forever)
     setmaxnreg_dec<24>();
-    if (tid != 256) return;
-    prefetch_tensormap(&kv_map);
-    MLA_TRACE_START(2);
-    tma_page_producer<true>(a, &kv_map, kvh, sc, base + kOffKV, kTile, barFull, barEmpty, s_abort, h.pf_dist,
-                            h.evict_first != 0, [](uint32_t g, int ev) { MLA_TRACE_EV(2, g, ev); });
-    MLA_TRACE_END(2);
+    if (tid == 256) {
+      prefetch_tensormap(&kv_map);
+      MLA_TRACE_START(2);
+      // (the cluster producer takes no L2 hints: with them its 24 registers
+      // spill, and prefetching 1-4 pages ahead measured 2-8% slower in pairs)
+      tma_page_producer<(kCluster == 1), kCluster>(a, &kv_map, kvh, sc, base + kOffKV, kTile, barFull, barEmpty, s_abort,
+                                        h.pf_dist, h.evict_first != 0,
+                                        [](uint32_t g, int ev) { MLA_TRACE_EV(2, g, ev); });
+      MLA_TRACE_END(2);
+    }
+    if (kCluster > 1) cluster_sync();
     return;
   }
   setmaxnreg_inc<240>();
-  if (kDry) consumer_dry(a, sc, tid, base, s_abort);
-  else consumer<T, kEarly, kLazy>(a, sc, kvh, tile, tid, wg, gbase, base, s_abort);
+  if (kDry) consumer_dry<kCluster>(a, sc, tid, base, s_abort);
+  else consumer<T, kEarly, kLazy, kCluster>(a, sc, kvh, tile, tid, wg, gbase, base, s_abort);
+  if (kCluster > 1) cluster_sync();
 }
 
-template <typename T, bool kEarly, bool kLazy, bool kDry = false>
+template <typename T, bool kEarly, bool kLazy, bool kDry = false, int kCluster = 1>
 cudaError_t launch_ksplit_t(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, Hints h, cudaStream_t st) {
-  return launch_with_smem(decode_ksplit_kernel<T, kEarly, kLazy, kDry>, grid, kThreads, kSmem, st, map, a, h);
+  return launch_in_clusters(decode_ksplit_kernel<T, kEarly, kLazy, kDry, kCluster>, grid, kCluster, kThreads, kSmem,
+                            st, map, a, h);
 }
 
-// Host: the launch of v8 (kLazy false) or v9 (true) with the tensor map made;
-// early: the MLA_V*_EARLY knob (stage handed back before S instead of after it).
-template <bool kLazy>
+// Host: the launch of v8 (kLazy false) or v9/v10 (true) with the tensor map
+// made; early: the MLA_V*_EARLY knob (stage handed back before S instead of
+// after it); cluster: 1, or 2 (v10; tiles even).
+template <bool kLazy, int kCluster>
 cudaError_t launch_ksplit(const CUtensorMap& map, const DecodeArgs& a, int dtype, int tiles, Hints h, bool early,
-                          cudaStream_t st, bool dry = false) {
+                          cudaStream_t st, bool dry) {
   const dim3 grid(a.num_parts, a.h_kv, tiles);
-  if (kLazy && dry && dtype == 0) return launch_ksplit_t<__nv_bfloat16, true, kLazy, true>(map, a, grid, h, st);
+  if (kLazy && dry && dtype == 0) return launch_ksplit_t<__nv_bfloat16, true, kLazy, true, kCluster>(map, a, grid, h, st);
   if (dtype == 0)
-    return early ? launch_ksplit_t<__nv_bfloat16, true, kLazy>(map, a, grid, h, st)
-                 : launch_ksplit_t<__nv_bfloat16, false, kLazy>(map, a, grid, h, st);
-  return early ? launch_ksplit_t<__half, true, kLazy>(map, a, grid, h, st)
-               : launch_ksplit_t<__half, false, kLazy>(map, a, grid, h, st);
+    return early ? launch_ksplit_t<__nv_bfloat16, true, kLazy, false, kCluster>(map, a, grid, h, st)
+                 : launch_ksplit_t<__nv_bfloat16, false, kLazy, false, kCluster>(map, a, grid, h, st);
+  return early ? launch_ksplit_t<__half, true, kLazy, false, kCluster>(map, a, grid, h, st)
+               : launch_ksplit_t<__half, false, kLazy, false, kCluster>(map, a, grid, h, st);
 }
 
-// Host: the launcher of v8 (kLazy false) and v9 (true): the tensor map (or the
+// Host: can `clusters` pairs of CTAs of the cluster kernel all be resident at
+// once? (Otherwise the last pairs would run in a second wave.) Asked once per process.
+template <int kCluster = 2>
+bool pairs_fit(int64_t clusters, cudaStream_t st) {
+  static int max_pairs = -1;
+  if (max_pairs < 0) {
+    auto kernel = decode_ksplit_kernel<__nv_bfloat16, true, true, false, kCluster>;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = 1;
+    attr[0].val.clusterDim.y = 1;
+    attr[0].val.clusterDim.z = kCluster;
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(1, 1, kCluster);
+    cfg.blockDim = dim3(kThreads);
+    cfg.dynamicSmemBytes = kSmem;
+    cfg.stream = st;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+    int n = 0;
+    if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem) != cudaSuccess ||
+        cudaOccupancyMaxActiveClusters(&n, kernel, &cfg) != cudaSuccess) {
+      (void)cudaGetLastError();
+      n = 0;
+    }
+    max_pairs = n;
+  }
+  return clusters <= max_pairs;
+}
+
+// Host: the launcher of v8, v9 and v10 (kVersion): the tensor map (or the
 // documented fallback), then the knobs, read once per process from
-// MLA_V8_* or MLA_V9_*: PREFETCH=d (L2 prefetch d pages ahead, default 0),
+// MLA_V<kVersion>_*: PREFETCH=d (L2 prefetch d pages ahead, default 0),
 // EVICT=0/1 (default: evict-first when one row tile reads each page),
-// EARLY=0/1 (default: v8 off; v9 on when several row tiles read each page),
-// and for v9 DRY=1 (the data-movement probe, bf16).
-template <bool kLazy>
+// EARLY=0/1 (default: v8 off; v9 on when several row tiles read each
+// page; v10 in pairs off), for v9 and v10 DRY=1 (the data-movement probe, bf16), and for v10
+// CLUSTER=1/2. v10 runs in pairs where the row tiles come in pairs and all
+// the pairs fit on the GPU at once (CLUSTER=2 forces it, CLUSTER=1 never);
+// otherwise it is v9 (v9's launch and MLA_V9_* knobs). In pairs, PREFETCH
+// and EVICT have no effect (the cluster producer takes no L2 hints).
+template <int kVersion>
 cudaError_t launch_ksplit_from_env(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
+  constexpr bool kLazy = kVersion >= 9;
+  char name[32];
+  auto knob = [&](const char* what, int dflt) {
+    snprintf(name, sizeof name, "MLA_V%d_%s", kVersion, what);
+    return env_digit(name, dflt);
+  };
+  if constexpr (kVersion >= 10) {
+    static const int cluster_env = knob("CLUSTER", -1);
+    const bool pairs = tiles % 2 == 0 && cluster_env != 1 &&
+                       (cluster_env == 2 || pairs_fit((int64_t)a.num_parts * a.h_kv * tiles / 2, st));
+    if (!pairs) return launch_decode_v9(a, dtype, tiles, num_blocks, st);
+  }
   CUtensorMap map;
   cudaError_t fallback;
   if (!tma_map_or_fallback(a, dtype, tiles, num_blocks, kPage, st, &map, &fallback)) return fallback;
-  static const int pf = env_digit(kLazy ? "MLA_V9_PREFETCH" : "MLA_V8_PREFETCH", 0);
-  static const int ev = env_digit(kLazy ? "MLA_V9_EVICT" : "MLA_V8_EVICT", -1);
-  static const int early_env = env_digit(kLazy ? "MLA_V9_EARLY" : "MLA_V8_EARLY", -1);
-  static const bool dry = kLazy && env_digit("MLA_V9_DRY", 0) == 1;
-  const bool early = early_env < 0 ? (kLazy && tiles > 1) : (early_env != 0);
-  return launch_ksplit<kLazy>(map, a, dtype, tiles, Hints{pf, ev < 0 ? (tiles == 1) : (ev != 0)}, early, st, dry);
+  static const int pf = knob("PREFETCH", 0);
+  static const int ev = knob("EVICT", -1);
+  static const int early_env = knob("EARLY", -1);
+  static const bool dry = kLazy && knob("DRY", 0) == 1;
+  // early release: v9 on where several row tiles read each page; v10 (in pairs) off
+  const bool early = early_env < 0 ? (kLazy && tiles > 1 && kVersion < 10) : (early_env != 0);
+  const Hints h{pf, ev < 0 ? (tiles == 1) : (ev != 0)};
+  return launch_ksplit<kLazy, (kVersion >= 10) ? 2 : 1>(map, a, dtype, tiles, h, early, st, dry);
 }
 
 }  // namespace

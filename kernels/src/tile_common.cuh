@@ -135,10 +135,17 @@ __device__ __forceinline__ void init_page_barriers(volatile int* abort_flag, uin
 // evict-first L2 policy when evict_first is set (data read once by one CTA).
 // on_page(g, 0) runs when page g's stage is free, on_page(g, 1) after its loads
 // are issued (the timeline probe of trace.cuh; a no-op otherwise).
+// kCluster > 1 (v10): the kCluster CTAs of a cluster walk the same page
+// sequence and share each page: the producer of rank r loads the slabs c with
+// c % kCluster == r once from L2 and multicasts them to every CTA of the
+// cluster. Each producer still arms all 9 full barriers of its own CTA (a
+// partner's bytes may land first: the tx-count goes negative until then), and
+// a stage is free only when the consumers of every CTA have handed it back
+// (the empty barriers count the arrivals of all kCluster CTAs).
 struct NoPageHook {
   __device__ void operator()(uint32_t, int) const {}
 };
-template <bool kHints, typename PageHook = NoPageHook>
+template <bool kHints, int kCluster = 1, typename PageHook = NoPageHook>
 __device__ __forceinline__ void tma_page_producer(const DecodeArgs& a, const CUtensorMap* map, int kvh,
                                                   const int32_t* sc, uint32_t sKV, uint32_t page_bytes,
                                                   uint32_t barFull, uint32_t barEmpty, volatile int* abort,
@@ -188,7 +195,10 @@ __device__ __forceinline__ void tma_page_producer(const DecodeArgs& a, const CUt
 #pragma unroll
         for (int c = 0; c < kSlabs; ++c) {
           mbar_expect_tx(full + 8 * c, kSlab);
-          if (kHints && evict_first) tma_load_4d_hint(dst + c * kSlab, map, c * 64, kvh, 0, page, full + 8 * c, policy);
+          if (kCluster > 1) {
+            if (c % kCluster == (int)cluster_ctarank())  // read again per page: 24 registers hold no more
+              tma_load_4d_multicast(dst + c * kSlab, map, c * 64, kvh, 0, page, full + 8 * c, (1u << kCluster) - 1);
+          } else if (kHints && evict_first) tma_load_4d_hint(dst + c * kSlab, map, c * 64, kvh, 0, page, full + 8 * c, policy);
           else tma_load_4d(dst + c * kSlab, map, c * 64, kvh, 0, page, full + 8 * c);
         }
       } else {
@@ -351,14 +361,36 @@ inline bool tma_map_or_fallback(const DecodeArgs& a, int dtype, int tiles, int n
 }
 
 // Host: launch of any decode kernel with `smem` bytes of dynamic shared memory
-// (the opt-in limit is raised to that first); args are the kernel's arguments.
+// (the opt-in limit is raised to that first), in clusters of cluster_z CTAs
+// along grid z when cluster_z > 1 (grid.z a multiple of it); args are the
+// kernel's arguments.
+template <typename... P, typename... A>
+cudaError_t launch_in_clusters(void (*kernel)(P...), dim3 grid, int cluster_z, int threads, size_t smem,
+                               cudaStream_t st, const A&... args) {
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+  if (e != cudaSuccess) return e;
+  if (cluster_z == 1) {
+    kernel<<<grid, threads, smem, st>>>(args...);
+    return cudaGetLastError();
+  }
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = 1;
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = cluster_z;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = dim3(threads);
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = st;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  return cudaLaunchKernelEx(&cfg, kernel, args...);
+}
 template <typename... P, typename... A>
 cudaError_t launch_with_smem(void (*kernel)(P...), dim3 grid, int threads, size_t smem, cudaStream_t st,
                              const A&... args) {
-  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-  if (e != cudaSuccess) return e;
-  kernel<<<grid, threads, smem, st>>>(args...);
-  return cudaGetLastError();
+  return launch_in_clusters(kernel, grid, 1, threads, smem, st, args...);
 }
 
 // Host: launch of a decode kernel templated on the element type only (v1..v4):
