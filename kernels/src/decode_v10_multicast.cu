@@ -21,7 +21,8 @@
 //    alone was 1.3x slower, see hopper_ptx.cuh);
 //  - stage release after S(n) (v8's order), not before it as v9 does on
 //    these grids: with the page stream no longer the limit, the wait for
-//    P V(n-1) before S(n) only left a gap on the tensor pipe;
+//    P V(n-1) before S(n) only left a gap on the tensor pipe (except where
+//    partitions have few pages, as at b=1: there it stays early);
 //  - a cluster barrier after the barrier init (no multicast may land on an
 //    uninitialised barrier) and one at the end (no CTA may leave while its
 //    partner can still arrive on its barriers).
