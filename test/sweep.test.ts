@@ -9,7 +9,7 @@ import { configId, expandConfigs, loadSweepDefinition, loadSweepDirectory, parse
 import { generateSeqlens, Mulberry32, seqlenStats } from "../src/sweep/seqlens";
 import { estimateSeconds, measureCeilings, planRun, runSweeps, RunConfig, ImplRun, ProgressSink } from "../src/sweep/runner";
 import { aggregateTrials, loadRun, recordedRun, toTrialRows } from "../src/sweep/aggregate";
-import { gitState, openRunSidecar, readSidecar } from "../src/sweep/provenance";
+import { gitState, openRunSidecar, readSidecar, runDirFor } from "../src/sweep/provenance";
 import { loadGpuBinding, GpuMeasurer, GpuBinding } from "../src/sweep/gpu-adapter";
 
 const REPO_SWEEPS = path.join(__dirname, "..", "..", "data", "sweeps");
@@ -303,7 +303,22 @@ describe("sweep/provenance and GPU adapter", () => {
     assert.strictEqual(readSidecar(dir)!.sessions.length, 2);
     await assert.rejects(openRunSidecar({ dir, device: () => ({ ...device, name: "NVIDIA H200" }), definitions: defs, kernelVersions: KV, quick: false, toolchain }), /same GPU/);
     await assert.rejects(openRunSidecar({ dir, device: () => ({ ...device, smCount: -1 }), definitions: defs, kernelVersions: KV, quick: false, toolchain }), /device\.smCount/);
+    // another commit may not resume the folder: its results would pass for this commit's
+    await assert.rejects(openRunSidecar({ dir, device: () => device, definitions: defs, kernelVersions: KV, quick: false, toolchain: { ...toolchain, gitCommit: "abd" } }), /measured by this commit \(it was measured by abc\)/);
+    assert.strictEqual(readSidecar(dir)!.sessions.length, 2);
     fs.rmSync(dir, { recursive: true });
+  });
+  it("runDirFor: the plain name for a new run or a resume of the same commit, a commit suffix beside another commit's run", async () => {
+    const root = tmpdir();
+    const c1 = "1".repeat(40), c2 = "2".repeat(40);
+    const plain = path.join(root, "2026-11-21-nvidia-h100-80gb-hbm3");
+    assert.strictEqual(runDirFor(root, "2026-11-21", device.name, c1), plain);
+    const defs = [parseSweepDefinition(minimalDef(), "m.json", "f".repeat(64))];
+    await openRunSidecar({ dir: plain, device: () => device, definitions: defs, kernelVersions: KV, quick: false, toolchain: { ...toolchain, gitCommit: c1 } });
+    assert.strictEqual(runDirFor(root, "2026-11-21", device.name, c1), plain);
+    assert.strictEqual(runDirFor(root, "2026-11-21", device.name, c2), `${plain}-2222222`);
+    assert.throws(() => runDirFor(root, "21.11.2026", device.name, c1), /YYYY-MM-DD/);
+    fs.rmSync(root, { recursive: true });
   });
   it("loadGpuBinding is tolerant of an absent module", () => {
     const r = loadGpuBinding("../does-not-exist");

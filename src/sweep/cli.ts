@@ -7,6 +7,7 @@
  *             guess of the wall time, without a GPU
  *   gpu-count prints the number of CUDA devices the binding sees (0 and the reason on stderr otherwise)
  *   run-dir   [--root data/runs] prints data/runs/<UTC date>-<gpu name> for this machine's GPU
+ *             (with "-<commit>" appended when that folder holds another commit's run)
  *   recorded-run [--root data/runs] prints the recorded run folder (RECORDED, else newest), why on stderr; exit 2 if none
  */
 import * as path from "path";
@@ -14,7 +15,7 @@ import { MlaArgumentError } from "../errors";
 import { recordedRun } from "./aggregate";
 import { Impl, IMPLS, KernelVersionInfo, loadSweepDirectory } from "./definitions";
 import { deviceFactsFrom, gpuDeviceCount, GpuMeasurer, loadGpuBinding } from "./gpu-adapter";
-import { openRunSidecar, projectRoot, slug, writeSidecar } from "./provenance";
+import { gitState, openRunSidecar, projectRoot, runDirFor, writeSidecar } from "./provenance";
 import { estimateSeconds, measureCeilings, planRun, runSweeps, stderrProgress } from "./runner";
 import { runCli } from "../cli-entry";
 
@@ -80,7 +81,8 @@ async function main(argv: string[]): Promise<number> {
     if (!load.ok) throw new Error(`run-dir needs the GPU binding: ${load.reason}`);
     const info = load.binding.deviceInfo(0);
     const date = new Date().toISOString().slice(0, 10);
-    process.stdout.write(`${path.join(str(flags, "root", path.join("data", "runs")), `${date}-${slug(info.name)}`)}\n`);
+    const dir = runDirFor(str(flags, "root", path.join("data", "runs")), date, info.name, gitState(projectRoot()).commit);
+    process.stdout.write(`${dir}\n`);
     return 0;
   }
 

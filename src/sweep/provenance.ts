@@ -114,6 +114,21 @@ export function gitState(repoDir: string): { commit: string; dirty: boolean | "u
   return { commit: "unknown", dirty: "unknown" };
 }
 
+/**
+ * The folder a new measurement goes to: <root>/<UTC date>-<gpu slug>, or, when
+ * that folder holds a run of another commit, the same name with "-<commit, 7
+ * hex>" (a resume of the same commit keeps the plain name). Resuming across
+ * commits mixed two code versions in one folder on 2026-11-21.
+ */
+export function runDirFor(root: string, date: string, gpuName: string, commit: string): string {
+  if (typeof root !== "string") throw new MlaArgumentError("runDirFor", "root", "a folder path", root);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new MlaArgumentError("runDirFor", "date", "a YYYY-MM-DD date", date);
+  const base = path.join(root, `${date}-${slug(gpuName)}`);
+  const prev = readSidecar(base);
+  if (!prev || prev.gitCommit === commit) return base;
+  return `${base}-${commit === "unknown" ? "unknown-commit" : commit.slice(0, 7)}`;
+}
+
 /** The project root: the nearest folder above this file with a package.json. */
 export function projectRoot(): string {
   let d = __dirname;
@@ -214,6 +229,11 @@ export async function openRunSidecar(o: SessionOptions): Promise<RunProvenance> 
   if (prev) {
     if (prev.device?.name !== device.name) {
       throw new MlaArgumentError(fn, "o.dir", `a run folder of the same GPU (${prev.device?.name}) or a new folder`, `${o.dir} on ${device.name}`);
+    }
+    // One run, one code version: resuming a folder that another commit measured would
+    // mix its results with ours under one provenance (it happened once: see runDirFor).
+    if (prev.gitCommit !== tc.gitCommit) {
+      throw new MlaArgumentError(fn, "o.dir", `a run folder measured by this commit (it was measured by ${prev.gitCommit}) or a new folder`, `${o.dir} at ${tc.gitCommit}`);
     }
     p = prev;
     p.sessions = [...(prev.sessions ?? []), session];
