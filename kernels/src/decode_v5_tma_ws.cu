@@ -115,11 +115,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
 
     if (cnt > 0) {
       // Q tile (once per request piece); the previous piece's GEMMs are all complete.
-      load_q_tile<T, kConsumers>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sQ + sw128(row, ch); });
-      cp_async_commit();
-      cp_async_wait<0>();
-      fence_async_smem();
-      bar_consumers();
+      load_q_tile_sync<T, kConsumers>(a, q, req, kvh, tile, tid, sQ);
     }
 
     const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);

@@ -425,12 +425,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v7_kernel(const __grid_con
     // Q columns 0..511 -> smem (swizzled), columns 512..575 -> A fragments in registers
     uint32_t rq[16];
     if (px.cnt > 0) {
-      load_q_tile<T, kConsumers, 64>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sm.q + sw128(row, ch); });
-      cp_async_commit();
-      load_q_frags(a, q, req, kvh, tile, row0, row1, lane, 512, rq);
-      cp_async_wait<0>();
-      fence_async_smem();
-      bar_consumers();
+      load_q_tile_sync<T, kConsumers, 64>(a, q, req, kvh, tile, tid, sm.q,
+                                          [&]() { load_q_frags(a, q, req, kvh, tile, row0, row1, lane, 512, rq); });
     }
 
     const int lim0 = row_limit(a, px.pc.len, tile * kTileM + row0);

@@ -188,12 +188,9 @@ __device__ __forceinline__ void consumer(const DecodeArgs& a, const int32_t* sc,
     // columns 224..287, WG1: 512..575) -> registers as RS A fragments
     uint32_t rq[16];
     if (cnt > 0) {
-      load_q_tile<T, kConsumers, 64>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sQ + sw128(row, ch); });
-      cp_async_commit();
-      load_q_frags(a, q, req, kvh, tile, row0, row1, lane, (ks0 + 14) * 16, rq);
-      cp_async_wait<0>();
-      fence_async_smem();
-      bar_consumers();
+      load_q_tile_sync<T, kConsumers, 64>(a, q, req, kvh, tile, tid, sQ, [&]() {
+        load_q_frags(a, q, req, kvh, tile, row0, row1, lane, (ks0 + 14) * 16, rq);
+      });
     }
 
     const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);
@@ -410,21 +407,10 @@ bool pairs_fit(int64_t clusters, cudaStream_t st) {
   static int max_pairs = -1;
   if (max_pairs < 0) {
     auto kernel = decode_ksplit_kernel<__nv_bfloat16, true, true, false, kCluster>;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeClusterDimension;
-    attr[0].val.clusterDim.x = 1;
-    attr[0].val.clusterDim.y = 1;
-    attr[0].val.clusterDim.z = kCluster;
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3(1, 1, kCluster);
-    cfg.blockDim = dim3(kThreads);
-    cfg.dynamicSmemBytes = kSmem;
-    cfg.stream = st;
-    cfg.attrs = attr;
-    cfg.numAttrs = 1;
+    const ClusterLaunch launch(dim3(1, 1, kCluster), kCluster, kThreads, kSmem, st);
     int n = 0;
     if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmem) != cudaSuccess ||
-        cudaOccupancyMaxActiveClusters(&n, kernel, &cfg) != cudaSuccess) {
+        cudaOccupancyMaxActiveClusters(&n, kernel, &launch.cfg) != cudaSuccess) {
       (void)cudaGetLastError();
       n = 0;
     }

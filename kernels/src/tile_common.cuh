@@ -58,6 +58,24 @@ __device__ __forceinline__ void load_q_tile(const DecodeArgs& a, const T* q, int
   }
 }
 
+// The page-staged kernels' (v5..v10) Q tile of a request piece: load_q_tile
+// into the 128-byte-swizzled tile at sQ, then every consumer waits for it;
+// meanwhile() runs between issuing the copies and waiting for them (v7, v8-v10
+// load Q's register fragments there).
+struct NoWork {
+  __device__ void operator()() const {}
+};
+template <typename T, int NT, int CH = 72, typename Meanwhile = NoWork>
+__device__ __forceinline__ void load_q_tile_sync(const DecodeArgs& a, const T* q, int req, int kvh, int tile, int tid,
+                                                 uint32_t sQ, Meanwhile meanwhile = Meanwhile()) {
+  load_q_tile<T, NT, CH>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sQ + sw128(row, ch); });
+  cp_async_commit();
+  meanwhile();
+  cp_async_wait<0>();
+  fence_async_smem();
+  bar_consumers();
+}
+
 // Q columns col0 .. col0+63 of the tile's rows row0 and row1 as the A fragments
 // of 4 RS wgmma k-steps (per thread: columns 16kk + 2(lane%4) + {0,1} and the
 // same + 8, two 16-bit values per register); rows >= a.rows give zeros.
@@ -360,6 +378,28 @@ inline bool tma_map_or_fallback(const DecodeArgs& a, int dtype, int tiles, int n
   return false;
 }
 
+// Host: the launch configuration of a grid in clusters of cluster_z CTAs along
+// grid z (the attribute lives beside the configuration that points at it, so
+// the pair is neither copied nor moved).
+struct ClusterLaunch {
+  cudaLaunchAttribute attr[1];
+  cudaLaunchConfig_t cfg;
+  ClusterLaunch(dim3 grid, int cluster_z, int threads, size_t smem, cudaStream_t st) : cfg() {
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = 1;
+    attr[0].val.clusterDim.y = 1;
+    attr[0].val.clusterDim.z = cluster_z;
+    cfg.gridDim = grid;
+    cfg.blockDim = dim3(threads);
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = st;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+  }
+  ClusterLaunch(const ClusterLaunch&) = delete;
+  ClusterLaunch& operator=(const ClusterLaunch&) = delete;
+};
+
 // Host: launch of any decode kernel with `smem` bytes of dynamic shared memory
 // (the opt-in limit is raised to that first), in clusters of cluster_z CTAs
 // along grid z when cluster_z > 1 (grid.z a multiple of it); args are the
@@ -373,19 +413,8 @@ cudaError_t launch_in_clusters(void (*kernel)(P...), dim3 grid, int cluster_z, i
     kernel<<<grid, threads, smem, st>>>(args...);
     return cudaGetLastError();
   }
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = 1;
-  attr[0].val.clusterDim.y = 1;
-  attr[0].val.clusterDim.z = cluster_z;
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = grid;
-  cfg.blockDim = dim3(threads);
-  cfg.dynamicSmemBytes = smem;
-  cfg.stream = st;
-  cfg.attrs = attr;
-  cfg.numAttrs = 1;
-  return cudaLaunchKernelEx(&cfg, kernel, args...);
+  const ClusterLaunch launch(grid, cluster_z, threads, smem, st);
+  return cudaLaunchKernelEx(&launch.cfg, kernel, args...);
 }
 template <typename... P, typename... A>
 cudaError_t launch_with_smem(void (*kernel)(P...), dim3 grid, int threads, size_t smem, cudaStream_t st,
