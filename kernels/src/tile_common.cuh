@@ -204,11 +204,15 @@ __device__ __forceinline__ void tma_page_producer(const DecodeArgs& a, const CUt
         advance();
       }
       const uint32_t stage = g & 1, round = g >> 1;
+      const bool whole = pc.len - blk * kPage >= kPage;
+      // the page's block-table entry is read before the wait for the stage, so
+      // that its latency (an L2 round trip) overlaps the wait instead of
+      // following it on the way from "stage free" to "page landed"
+      const int page = whole ? a.block_table[bt_row + blk] : 0;
       mbar_wait(barEmpty + 8 * stage, (round & 1) ^ 1, abort);
       on_page(g, 0);
       const uint32_t full = barFull + stage * kSlabs * 8;
-      if (pc.len - blk * kPage >= kPage) {
-        const int page = a.block_table[bt_row + blk];
+      if (whole) {
         const uint32_t dst = sKV + stage * page_bytes;
 #pragma unroll
         for (int c = 0; c < kSlabs; ++c) {
