@@ -41,9 +41,9 @@ echo "=== SASS instruction counts per decode kernel (bf16)"
 if cuobjdump --dump-sass build/libmla.so > /tmp/mla-sass.txt 2>/dev/null; then
   awk '/Function : /{name=$3} {print name "\t" $0}' /tmp/mla-sass.txt | grep -a "decode_.*nv_bfloat16" > /tmp/mla-sass-bf16.txt
   for v in $(seq 1 "$VMAX"); do
-    # v8-v10 are instances of one template (ksplit.cuh): <T, early release, lazy softmax, dry probe, cluster>, as launched for b=128 h_q=128
-    case $v in 8) k="decode_ksplit_kernelI13__nv_bfloat16Lb0ELb0ELb0ELi1E" ;; 9) k="decode_ksplit_kernelI13__nv_bfloat16Lb1ELb1ELb0ELi1E" ;;
-      10) k="decode_ksplit_kernelI13__nv_bfloat16Lb1ELb1ELb0ELi2E" ;; *) k="decode_v${v}_kernel" ;; esac
+    # v8-v10 are instances of one template (ksplit.cuh): <T, early release, lazy softmax, dry probe, cluster, page pairs>, as launched for b=128 h_q=128
+    case $v in 8) k="decode_ksplit_kernelI13__nv_bfloat16Lb0ELb0ELb0ELi1ELi0E" ;; 9) k="decode_ksplit_kernelI13__nv_bfloat16Lb1ELb1ELb0ELi1ELi0E" ;;
+      10) k="decode_ksplit_kernelI13__nv_bfloat16Lb0ELb1ELb0ELi2ELi0E" ;; *) k="decode_v${v}_kernel" ;; esac
     f=$(grep -a "$k" /tmp/mla-sass-bf16.txt)
     printf "v%d " $v; for k in HGMMA WARPGROUP.DEPBAR HMMA LDSM LDGSTS UTMALDG SYNCS BAR LDL STL; do printf "%s=%s " $k "$(printf '%s\n' "$f" | grep -a -c "$k")"; done; echo
   done

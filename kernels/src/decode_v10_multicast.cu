@@ -32,7 +32,9 @@
 // v10 is v9: the same launch and the MLA_V9_* knobs. MLA_V10_CLUSTER=1 always
 // takes that path, =2 forces pairs; MLA_V10_EARLY and MLA_V10_DRY (the
 // data-movement probe with multicast, bf16) are as v9's; PREFETCH and EVICT
-// do not apply in pairs.
+// do not apply in pairs. MLA_V10_PAIRS=1 or 2 (in pairs of CTAs only): the
+// page-pair schedule experiment (ksplit.cuh consumer_pairs), slower; kept
+// so that its measurement can be repeated.
 #include "trace.cuh"
 MLA_TRACE_DEFINE(v10)
 #include "ksplit.cuh"

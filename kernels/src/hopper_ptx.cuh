@@ -44,6 +44,10 @@ __device__ __forceinline__ uint64_t desc128(uint32_t saddr, uint32_t lbo, uint32
          ((uint64_t)((sbo & 0x3FFFF) >> 4) << 32) | ((uint64_t)1 << 62);
 }
 
+// Hides a value's origin from the compiler, so that what is derived from it is
+// computed where it is used instead of being hoisted (and kept in registers).
+__device__ __forceinline__ void opaque(uint64_t& v) { asm volatile("" : "+l"(v)); }
+
 // Output-operand lists of the fp32 accumulator fragments (16, 32 or 128 registers).
 #define MLA_D16(d)                                                                                          \
   "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), \

@@ -9,10 +9,14 @@
 // half of the 576 columns (18 x m64n64k16), the partials are added through
 // smem, each warpgroup takes the softmax of its 32 keys, and P V (m64n256)
 // updates its 256 output columns.
+// Also here: consumer_pairs, the page-pair schedule, a measured experiment on
+// v10's paired grids (MLA_V10_PAIRS=1 or 2, kernels/PERF.md seventh session;
+// correct, slower than v10 on every grid measured, so not a rung).
 #pragma once
 #include <cuda.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <type_traits>
 #include "tile_common.cuh"
 #include "trace.cuh"
 
@@ -59,6 +63,29 @@ __device__ __forceinline__ float4 ld_shared_v4(uint32_t addr) {
   return v;
 }
 
+// The exchange of the S partials: this warpgroup's full sums for its 32 keys
+// (registers 0..15 of s are keys 0..31, WG0's; 16..31 are keys 32..63, WG1's)
+// -> sa. It exports the other warpgroup's 32 keys to `mine`, meets it at a
+// consumer barrier, and adds what it exported to `other`. Selects, not
+// indexing by wg (which would put the array in local memory).
+__device__ __forceinline__ void exchange_partials(const float (&s)[32], float (&sa)[16], uint32_t mine, uint32_t other,
+                                                  int wg, int wtid) {
+  float out[16];
+#pragma unroll
+  for (int k = 0; k < 16; ++k) { out[k] = wg ? s[k] : s[16 + k]; sa[k] = wg ? s[16 + k] : s[k]; }
+#pragma unroll
+  for (int i = 0; i < 4; ++i) st_shared_v4(xslot(mine, i, wtid), out[4 * i], out[4 * i + 1], out[4 * i + 2], out[4 * i + 3]);
+  bar_consumers();
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float4 v = ld_shared_v4(xslot(other, i, wtid));
+    sa[4 * i] += v.x;
+    sa[4 * i + 1] += v.y;
+    sa[4 * i + 2] += v.z;
+    sa[4 * i + 3] += v.w;
+  }
+}
+
 // v9's page softmax: softmax_half_page (tile_common.cuh) with a lazy running
 // max, which leaves two consumer barriers per page instead of three in the
 // common case. Same arguments and C layout (sa: this warpgroup's 32 keys, raw
@@ -82,7 +109,9 @@ __device__ __forceinline__ float4 ld_shared_v4(uint32_t addr) {
 // page are complete (here: the exchange barrier), so the P slab is free.
 constexpr float kLazyMax = 8.f;
 
-template <typename T, typename Trace>
+// kPvInFlight (consumer_pairs): the warpgroup's P V of the previous page may still be in
+// flight, so the rare path that rescales O waits for it first.
+template <typename T, typename Trace, bool kPvInFlight = false>
 __device__ __forceinline__ void softmax_half_page_lazy(const DecodeArgs& a, float (&sa)[16], int tok0, int wg, int lane,
                                                        int row0, int row1, int lim0, int lim1, float* sMax,
                                                        unsigned char* pP, float& m_run0, float& m_run1, float& l_run0,
@@ -141,7 +170,13 @@ __device__ __forceinline__ void softmax_half_page_lazy(const DecodeArgs& a, floa
   write_p(mn0, mn1, ps0, ps1);
   l_run0 = l_run0 * al0 + ps0;
   l_run1 = l_run1 * al1 + ps1;
-  if (__any_sync(0xffffffffu, al0 != 1.f || al1 != 1.f)) scale_rows_128(acc, al0, al1);
+  if (__any_sync(0xffffffffu, al0 != 1.f || al1 != 1.f)) {
+    if (kPvInFlight) {
+      wgmma_wait<0>();
+      keep(acc);
+    }
+    scale_rows_128(acc, al0, al1);
+  }
   fence_async_smem();
   bar_consumers();  // P rewritten (the OR above was the same in every thread: all came here)
 }
@@ -253,27 +288,10 @@ __device__ __forceinline__ void consumer(const DecodeArgs& a, const int32_t* sc,
       if (!kEarly && n > 0) release_stage(g - 1);
 
       // ---- add the partials: export the other warpgroup's 32 keys, import the own ----
+      // WG0 exports into Q's RoPE slab, WG1 into the stage's (both free now)
       float sa[16];
-      {
-        const uint32_t mine = (wg == 0) ? sQ + kRopeSlab : sK + kRopeSlab;   // where this warpgroup writes
-        const uint32_t other = (wg == 0) ? sK + kRopeSlab : sQ + kRopeSlab;  // where the other one wrote
-        // registers 0..15 = keys 0..31 (WG0's), 16..31 = keys 32..63 (WG1's); selects, not
-        // indexing by wg (which would put the array in local memory)
-        float out[16];
-#pragma unroll
-        for (int k = 0; k < 16; ++k) { out[k] = wg ? sx[k] : sx[16 + k]; sa[k] = wg ? sx[16 + k] : sx[k]; }
-#pragma unroll
-        for (int i = 0; i < 4; ++i) st_shared_v4(xslot(mine, i, wtid), out[4 * i], out[4 * i + 1], out[4 * i + 2], out[4 * i + 3]);
-        bar_consumers();
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const float4 v = ld_shared_v4(xslot(other, i, wtid));
-          sa[4 * i] += v.x;
-          sa[4 * i + 1] += v.y;
-          sa[4 * i + 2] += v.z;
-          sa[4 * i + 3] += v.w;
-        }
-      }
+      exchange_partials(sx, sa, (wg == 0) ? sQ + kRopeSlab : sK + kRopeSlab, (wg == 0) ? sK + kRopeSlab : sQ + kRopeSlab,
+                        wg, wtid);
       tr(4);
 
       if (kLazy) {  // v9: two barriers per page in the common case (see softmax_half_page_lazy)
@@ -306,6 +324,194 @@ __device__ __forceinline__ void consumer(const DecodeArgs& a, const int32_t* sc,
   if (wtid == 0) MLA_TRACE_END(wg);
 }
 
+// The MLA_V10_PAIRS experiment (seventh session): v10's page (partial S of half the columns, exchange,
+// lazy softmax of 32 keys, P V of 256 output columns), with the pages taken in
+// pairs (n, n+1) so that the tensor pipe has work during each softmax:
+//   top     wait for P V(n-1), hand its stage back (page n+1 loads into it)
+//   S(n)    issue; then S(n+1) issued behind it (both stages hold a page)
+//   soft(n) once S(n) is done, while S(n+1) runs on the tensor pipe
+//   PV(n)   issue; P(n) lives in stage n's RoPE slab (free once S(n) is done)
+//   soft(n+1) once S(n+1) is done, while P V(n) runs
+//   PV(n+1) issue, after waiting for P V(n) and handing stage n back.
+// Two S accumulators; the exchange uses Q's RoPE slab (WG0's export) and the
+// P slab of v8-v10 (WG1's export), since P is in the stage.
+// kEarlyA (MLA_V10_EARLY=1): stage n goes back right after the exchange of
+// S(n+1) instead of after softmax(n+1). kSbLate (PAIRS=2): S(n+1) is issued
+// after softmax(n), which then overlaps page n+1's load instead of S(n+1).
+// Measured on the H100 (kernels/PERF.md): correct, slower than v10. With two
+// stages, page n+1 loads only once P V(n-1) is done; in a pair, its load
+// (~2900 cycles to the last slab) and both softmaxes sit on one chain.
+template <typename T, int kCluster, bool kEarlyA, bool kSbLate>
+__device__ __forceinline__ void consumer_pairs(const DecodeArgs& a, const int32_t* sc, int kvh, int tile, int tid,
+                                               int wg, unsigned char* gbase, uint32_t base, volatile int* s_abort) {
+  const uint32_t sQ = base, sKV = base + kOffKV;
+  float* sMax = reinterpret_cast<float*>(gbase + kOffRed);  // [2][64]
+  float* sSum = sMax + 2 * kTileM;                          // [2][64]
+  const uint32_t barFull = base + kOffBar;
+  const uint32_t barEmpty = barFull + kStages * kSlabs * 8;
+  const int begin_req = sc[0], begin_blk = sc[1], end_req = sc[2], end_blk = sc[3], begin_slot = sc[4];
+  const int lane = tid % 32, wtid = tid % 128, wwarp = wtid / 32;
+  const T* q = reinterpret_cast<const T*>(a.q);
+  const T* kv = reinterpret_cast<const T*>(a.kv);
+  const int row0 = wwarp * 16 + lane / 4, row1 = row0 + 8;
+  const int ld_row0 = tid / 72, ld_ch0 = tid % 72;
+  const uint32_t xmine = (wg == 0) ? sQ + kRopeSlab : base + kOffP;   // where this warpgroup exports
+  const uint32_t xother = (wg == 0) ? base + kOffP : sQ + kRopeSlab;  // where the other one did
+  auto release_stage = [&](uint32_t gp) {  // P (generic writes) was in the RoPE slab: proxy fence first
+    fence_async_smem();
+    __syncwarp();
+    hand_back_stage<kCluster>(barEmpty, gp, lane);
+  };
+  const int ks0 = 18 * wg;
+  uint32_t g = 0;
+  auto trA = [&](int ev) { if (wtid == 0) MLA_TRACE_EV(wg, g, ev); };
+  auto trB = [&](int ev) { if (wtid == 0) MLA_TRACE_EV(wg, g + 1, ev); };
+  if (wtid == 0) MLA_TRACE_START(wg);
+
+  for (int req = begin_req; req <= end_req; ++req) {
+    const Piece pc = make_piece(a, req, begin_req, begin_blk, end_req, end_blk, begin_slot);
+    const int cnt = pc.blk_end - pc.blk_begin;
+    const int64_t bt_row = (int64_t)req * a.bt_sb;
+    const T* kv_head = kv + (int64_t)kvh * a.kv_sh;
+    uint32_t rq[16];
+    if (cnt > 0) {
+      load_q_tile_sync<T, kConsumers, 64>(a, q, req, kvh, tile, tid, sQ, [&]() {
+        load_q_frags(a, q, req, kvh, tile, row0, row1, lane, (ks0 + 14) * 16, rq);
+      });
+    }
+    const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);
+    const int lim1 = row_limit(a, pc.len, tile * kTileM + row1);
+    float m_run0 = -INFINITY, m_run1 = -INFINITY, l_run0 = 0.f, l_run1 = 0.f;
+    float acc[128];
+#pragma unroll
+    for (int i = 0; i < 128; ++i) acc[i] = 0.f;
+    float sA[32], sB[32];  // partial S of pages n and n+1
+
+    // partial S(page gp) = Q[:, half] K[:, half]^T, issued and committed (not waited for)
+    auto issue_s = [&](float (&s)[32], uint32_t gp, int blk) {
+      const uint32_t sK = sKV + (gp & 1) * kTile, full = barFull + (gp & 1) * kSlabs * 8, par = (gp >> 1) & 1;
+      const int valid_rows = pc.len - blk * kPage;
+      if (valid_rows < kPage) {  // partial page: load it here, zero-filling rows >= valid_rows
+        mbar_wait(full, par, s_abort);
+        const T* pbase = kv_head + (int64_t)a.block_table[bt_row + blk] * a.kv_sb;
+        load_kv_page_256<T>(a, kv, pbase, valid_rows, ld_row0, ld_ch0, sK);
+        cp_async_commit();
+        cp_async_wait<0>();
+        fence_async_smem();
+        bar_consumers();
+      }
+      // descriptors of k-step i: the page's (Q's) plus the step's offset in 16-byte units
+      // (addresses stay below 2^18, so the 14-bit address field never carries); the
+      // bases are opaque, or ptxas keeps all 36 descriptors in registers across the loop
+      uint64_t dq = desc128(sQ, 16, 1024), dk = desc128(sK, 16, 1024);
+      opaque(dq);
+      opaque(dk);
+      wgmma_fence();
+#pragma unroll
+      for (int i = 0; i < 18; ++i) {
+        const int ks = ks0 + i;
+        if (i == 0 || ks % 4 == 0) mbar_wait(full + 8 * (ks / 4), par, s_abort);
+        const uint32_t o16 = ((ks / 4) * kSlab + (ks % 4) * 32) >> 4;
+        if (i < 14) WgmmaWide<T>::s64(s, dq + o16, dk + o16, i > 0);
+        else WgmmaWide<T>::s64_rs(s, rq + 4 * (i - 14), dk + o16, 1);
+      }
+      wgmma_commit();
+    };
+    // add the partials of a completed S (export the other warpgroup's 32 keys,
+    // import the own), then the lazy softmax; P -> the stage's RoPE slab
+    // after_exchange(): run between the exchange and the softmax
+    auto softmax_page = [&](float (&s)[32], uint32_t gp, int blk, auto pv_in_flight, auto tr, auto after_exchange) {
+      float sa[16];
+      exchange_partials(s, sa, xmine, xother, wg, wtid);
+      tr(4);
+      after_exchange();
+      unsigned char* pP = gbase + kOffKV + (gp & 1) * kTile + kRopeSlab;
+      softmax_half_page_lazy<T, decltype(tr), decltype(pv_in_flight)::value>(
+          a, sa, blk * kPage, wg, lane, row0, row1, lim0, lim1, sMax, pP, m_run0, m_run1, l_run0, l_run1, acc, tr);
+      tr(6);
+    };
+    // O(64 x 256 of this warpgroup) += P V of page gp, issued and committed
+    auto issue_pv = [&](uint32_t gp) {
+      const uint32_t sK = sKV + (gp & 1) * kTile;
+      uint64_t dp = desc128(sK + kRopeSlab, 16, 1024), dv = desc128(sK + (4 * wg) * kSlab, kSlab, 1024);
+      opaque(dp);
+      opaque(dv);
+      wgmma_fence();
+#pragma unroll
+      for (int ks = 0; ks < kPage / 16; ++ks) WgmmaS32PV256<T>::pv(acc, dp + ks * 2, dv + ks * 128);
+      wgmma_commit();
+    };
+
+    // Pairs of pages. Every wait of the pair is unconditional, so that ptxas
+    // can follow the wgmma groups (a loop with a conditional wait made it
+    // serialise every wgmma, C7514).
+    int n = 0;
+    for (; n + 1 < cnt; n += 2, g += 2) {
+      const int blk = pc.blk_begin + n;
+      trA(0);
+      issue_s(sA, g, blk);
+      trA(1);
+      if (kSbLate) {  // S(n+1) issued after softmax(n), which then overlaps page n+1's load instead
+        trA(2);
+        wgmma_wait<0>();
+        keep(sA);
+        trA(3);
+        softmax_page(sA, g, blk, std::false_type(), trA, [] {});
+        issue_s(sB, g + 1, blk + 1);
+      } else {
+        issue_s(sB, g + 1, blk + 1);
+        trA(2);
+        wgmma_wait<1>();  // S(n) done; S(n+1) in flight
+        keep(sA);
+        trA(3);
+        softmax_page(sA, g, blk, std::false_type(), trA, [] {});
+      }
+      issue_pv(g);
+      trA(7);
+      wgmma_wait<1>();  // S(n+1) done; P V(n) in flight
+      keep(sB);
+      trB(0); trB(1); trB(2); trB(3);
+      if (kEarlyA) {
+        // P V(n) is done by the time the exchange of S(n+1) is: stage n goes back
+        // then (page n+2 loads into it), not after the softmax
+        softmax_page(sB, g + 1, blk + 1, std::false_type(), trB, [&] {
+          wgmma_wait<0>();
+          keep(acc);
+          release_stage(g);
+        });
+      } else {
+        softmax_page(sB, g + 1, blk + 1, std::true_type(), trB, [] {});
+        wgmma_wait<0>();  // P V(n) done: its stage goes back (page n+2 loads into it)
+        keep(acc);
+        release_stage(g);
+      }
+      issue_pv(g + 1);
+      trB(7);
+      wgmma_wait<0>();  // P V(n+1) done: page n+3 may load
+      keep(acc);
+      release_stage(g + 1);
+    }
+    if (n < cnt) {  // the piece's last page, alone
+      const int blk = pc.blk_begin + n;
+      trA(0); trA(1);
+      issue_s(sA, g, blk);
+      trA(2);
+      wgmma_wait<0>();
+      keep(sA);
+      trA(3);
+      softmax_page(sA, g, blk, std::false_type(), trA, [] {});
+      issue_pv(g);
+      trA(7);
+      wgmma_wait<0>();
+      keep(acc);
+      release_stage(g);
+      ++g;
+    }
+    epilogue_two_wg<T>(a, pc, kvh, tile, wg, lane, row0, row1, acc, l_run0, l_run1, m_run0, m_run1, sSum);
+  }
+  if (wtid == 0) MLA_TRACE_END(wg);
+}
+
 // Data-movement probe (MLA_V9_DRY=1, bf16; writes no output): the consumers
 // only wait for each page's 9 slabs and hand the stage back, so the kernel
 // time is what the TMA page stream alone needs with this grid and two stages.
@@ -327,7 +533,8 @@ __device__ __forceinline__ void consumer_dry(const DecodeArgs& a, const int32_t*
 
 // kCluster (v10: 2): the CTAs of tiles 2c and 2c+1 form a cluster that shares
 // every page (tma_page_producer's multicast); kCluster == 1 is v8/v9's kernel.
-template <typename T, bool kEarly, bool kLazy, bool kDry = false, int kCluster = 1>
+// kPairs (the MLA_V10_PAIRS experiment): consumer_pairs instead of consumer (2: S(n+1) after softmax(n)).
+template <typename T, bool kEarly, bool kLazy, bool kDry = false, int kCluster = 1, int kPairs = 0>
 __global__ void __launch_bounds__(kThreads, 1) decode_ksplit_kernel(const __grid_constant__ CUtensorMap kv_map, DecodeArgs a,
                                                                 Hints h) {
   extern __shared__ __align__(1024) unsigned char smem_raw[];
@@ -375,13 +582,14 @@ __global__ void __launch_bounds__(kThreads, 1) decode_ksplit_kernel(const __grid
   }
   setmaxnreg_inc<240>();
   if (kDry) consumer_dry<kCluster>(a, sc, tid, base, s_abort);
+  else if (kPairs) consumer_pairs<T, kCluster, kEarly, (kPairs == 2)>(a, sc, kvh, tile, tid, wg, gbase, base, s_abort);
   else consumer<T, kEarly, kLazy, kCluster>(a, sc, kvh, tile, tid, wg, gbase, base, s_abort);
   if (kCluster > 1) cluster_sync();
 }
 
-template <typename T, bool kEarly, bool kLazy, bool kDry = false, int kCluster = 1>
+template <typename T, bool kEarly, bool kLazy, bool kDry = false, int kCluster = 1, int kPairs = 0>
 cudaError_t launch_ksplit_t(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, Hints h, cudaStream_t st) {
-  return launch_in_clusters(decode_ksplit_kernel<T, kEarly, kLazy, kDry, kCluster>, grid, kCluster, kThreads, kSmem,
+  return launch_in_clusters(decode_ksplit_kernel<T, kEarly, kLazy, kDry, kCluster, kPairs>, grid, kCluster, kThreads, kSmem,
                             st, map, a, h);
 }
 
@@ -459,6 +667,20 @@ cudaError_t launch_ksplit_from_env(const DecodeArgs& a, int dtype, int tiles, in
   const bool few_pages = (int64_t)a.b * a.max_blocks <= 32 * (int64_t)a.num_parts;
   const bool early = early_env >= 0 ? (early_env != 0) : (kVersion >= 10) ? few_pages : (kLazy && tiles > 1);
   const Hints h{pf, ev < 0 ? (tiles == 1) : (ev != 0)};
+  if constexpr (kVersion >= 10) {
+    static const int page_pairs = knob("PAIRS", 0);
+    if (page_pairs == 1 || page_pairs == 2) {  // the experiment: pages in pairs (consumer_pairs)
+      const dim3 grid(a.num_parts, a.h_kv, tiles);
+      if (page_pairs == 2)
+        return (dtype == 0) ? launch_ksplit_t<__nv_bfloat16, false, true, false, 2, 2>(map, a, grid, h, st)
+                            : launch_ksplit_t<__half, false, true, false, 2, 2>(map, a, grid, h, st);
+      if (early_env != 1)
+        return (dtype == 0) ? launch_ksplit_t<__nv_bfloat16, false, true, false, 2, 1>(map, a, grid, h, st)
+                            : launch_ksplit_t<__half, false, true, false, 2, 1>(map, a, grid, h, st);
+      return (dtype == 0) ? launch_ksplit_t<__nv_bfloat16, true, true, false, 2, 1>(map, a, grid, h, st)
+                          : launch_ksplit_t<__half, true, true, false, 2, 1>(map, a, grid, h, st);
+    }
+  }
   return launch_ksplit<kLazy, (kVersion >= 10) ? 2 : 1>(map, a, dtype, tiles, h, early, st, dry);
 }
 
