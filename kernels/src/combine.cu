@@ -17,6 +17,7 @@ __global__ void __launch_bounds__(kCombineWarps * 32) combine_kernel(DecodeArgs 
   // When launched as a programmatic dependent of the decode kernel (v5+), wait
   // until that grid has completed and its writes are visible; a no-op otherwise.
   griddep_wait();
+  griddep_launch_dependents();  // the next decode, launched as this grid's dependent, may start (it waits for us first)
   const int req = blockIdx.y;
   const int first = a.nsplits[req];
   const int n = a.nsplits[req + 1] - first;
@@ -84,6 +85,7 @@ constexpr int kC2Warps = 8;
 template <typename T>
 __global__ void __launch_bounds__(kC2Warps * 32) combine2_kernel(DecodeArgs a) {
   griddep_wait();
+  griddep_launch_dependents();  // the next decode, launched as this grid's dependent, may start (it waits for us first)
   const int req = blockIdx.y;
   const int first = a.nsplits[req];
   const int n = a.nsplits[req + 1] - first;

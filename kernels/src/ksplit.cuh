@@ -37,7 +37,8 @@ constexpr size_t kSmem = kOffAbort + 8 + 1024;
 constexpr uint32_t kRopeSlab = 8 * kSlab;    // offset of the RoPE slab inside Q and inside a stage
 static_assert(kSmem <= 232448, "ksplit shared memory exceeds the sm_90 opt-in limit");
 
-struct Hints { int pf_dist, evict_first; };
+// hold_cycles: the data-movement probe's stand-in for the math (MLA_V9_HOLD=d: d x 1000 cycles per page)
+struct Hints { int pf_dist, evict_first, hold_cycles, burn, pdl; };
 
 // Hands the stage of page gp back to the producer(s): one arrival per consumer
 // warp on the stage's empty barrier of every CTA of the cluster (lane r
@@ -515,9 +516,12 @@ __device__ __forceinline__ void consumer_pairs(const DecodeArgs& a, const int32_
 // Data-movement probe (MLA_V9_DRY=1, bf16; writes no output): the consumers
 // only wait for each page's 9 slabs and hand the stage back, so the kernel
 // time is what the TMA page stream alone needs with this grid and two stages.
+// hold > 0 (MLA_V9_HOLD): the consumers keep each stage that many cycles after
+// its last slab landed (a spin, not math): the stream with the stage held as
+// long as the math would hold it, but without the math's power and smem traffic.
 template <int kCluster>
 __device__ __forceinline__ void consumer_dry(const DecodeArgs& a, const int32_t* sc, int tid, uint32_t base,
-                                             volatile int* s_abort) {
+                                             volatile int* s_abort, int hold, int burn) {
   const uint32_t barFull = base + kOffBar, barEmpty = barFull + kStages * kSlabs * 8;
   uint32_t g = 0;
   for (int req = sc[0]; req <= sc[2]; ++req) {
@@ -525,6 +529,26 @@ __device__ __forceinline__ void consumer_dry(const DecodeArgs& a, const int32_t*
     for (int blk = pc.blk_begin; blk < pc.blk_end; ++blk, ++g) {
       const uint32_t full = barFull + (g & 1) * kSlabs * 8, par = (g >> 1) & 1;
       for (int c = 0; c < kSlabs; ++c) mbar_wait(full + 8 * c, par, s_abort);
+      if (hold > 0) {
+        const long long t0 = clock64();
+        if (burn == 1) {  // FMAs on the way: the math's power, no smem
+          float x = (float)tid, y = 1.0001f;
+          while (clock64() - t0 < hold) {
+#pragma unroll
+            for (int k = 0; k < 64; ++k) x = fmaf(x, y, 0.5f);
+          }
+          if (x == 1.2345f) hold = 0;  // keeps the FMAs
+        } else if (burn == 2) {  // shared-memory reads of Q on the way: the math's smem traffic
+          float x = 0.f;
+          while (clock64() - t0 < hold) {
+#pragma unroll
+            for (int k = 0; k < 16; ++k) x += ld_shared_v4(base + ((k * 256 + tid) * 16) % kTile).x;
+          }
+          if (x == 1.2345f) hold = 0;
+        } else {
+          while (clock64() - t0 < hold) {}
+        }
+      }
       __syncwarp();
       hand_back_stage<kCluster>(barEmpty, g, tid % 32);
     }
@@ -548,8 +572,6 @@ __global__ void __launch_bounds__(kThreads, 1) decode_ksplit_kernel(const __grid
   const int tid = threadIdx.x;
   // warpgroup index, broadcast from lane 0 so that ptxas sees it warp-uniform (C7520 otherwise)
   const int wg = __shfl_sync(0xffffffffu, tid / 128, 0);
-  const int32_t* sc = a.sched + (int64_t)part * kSchedInts;
-  if (sc[5] == 0) return;  // uniform over the CTA (and the cluster: its CTAs share `part`)
 
   volatile int* s_abort = reinterpret_cast<volatile int*>(gbase + kOffAbort);
   if (tid == 0) init_page_barriers(s_abort, barFull, kStages * kSlabs, barEmpty, kStages, kCluster * kConsumers / 32);
@@ -557,7 +579,13 @@ __global__ void __launch_bounds__(kThreads, 1) decode_ksplit_kernel(const __grid
   // into this CTA or arrive on its barriers before they are initialised.
   if (kCluster > 1) cluster_sync();
   else __syncthreads();
+  // The kernel is launched as a programmatic dependent of the previous grid in
+  // the stream (launch_ksplit_t): up to here it touched only its own shared
+  // memory; nothing of global memory is read or written before that grid is done.
+  griddep_wait();
   griddep_launch_dependents();
+  const int32_t* sc = a.sched + (int64_t)part * kSchedInts;
+  if (sc[5] == 0) return;  // uniform over the CTA (and the cluster: its CTAs share `part`, so both leave here)
 
   // With a cluster no CTA may leave while a partner can still arrive on its
   // empty barriers (the partners' last hand-backs): all threads meet once
@@ -581,7 +609,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_ksplit_kernel(const __grid
     return;
   }
   setmaxnreg_inc<240>();
-  if (kDry) consumer_dry<kCluster>(a, sc, tid, base, s_abort);
+  if (kDry) consumer_dry<kCluster>(a, sc, tid, base, s_abort, h.hold_cycles, h.burn);
   else if (kPairs) consumer_pairs<T, kCluster, kEarly, (kPairs == 2)>(a, sc, kvh, tile, tid, wg, gbase, base, s_abort);
   else consumer<T, kEarly, kLazy, kCluster>(a, sc, kvh, tile, tid, wg, gbase, base, s_abort);
   if (kCluster > 1) cluster_sync();
@@ -589,8 +617,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_ksplit_kernel(const __grid
 
 template <typename T, bool kEarly, bool kLazy, bool kDry = false, int kCluster = 1, int kPairs = 0>
 cudaError_t launch_ksplit_t(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, Hints h, cudaStream_t st) {
-  return launch_in_clusters(decode_ksplit_kernel<T, kEarly, kLazy, kDry, kCluster, kPairs>, grid, kCluster, kThreads, kSmem,
-                            st, map, a, h);
+  return launch_in_clusters_pdl(decode_ksplit_kernel<T, kEarly, kLazy, kDry, kCluster, kPairs>, grid, kCluster,
+                                h.pdl != 0, kThreads, kSmem, st, map, a, h);
 }
 
 // Host: the launch of v8 (kLazy false) or v9/v10 (true) with the tensor map
@@ -632,11 +660,15 @@ bool pairs_fit(int64_t clusters, cudaStream_t st) {
 // MLA_V<kVersion>_*: PREFETCH=d (L2 prefetch d pages ahead, default 0),
 // EVICT=0/1 (default: evict-first when one row tile reads each page),
 // EARLY=0/1 (default: v8 off; v9 on when several row tiles read each
-// page; v10 in pairs on when partitions have few pages), for v9 and v10 DRY=1 (the data-movement probe, bf16), and for v10
+// page; v10 in pairs on when partitions have few pages), for v9 and v10 DRY=1 (the data-movement probe, bf16; with HOLD=d each stage held d x 1000 cycles), and for v10
 // CLUSTER=1/2. v10 runs in pairs where the row tiles come in pairs and all
 // the pairs fit on the GPU at once (CLUSTER=2 forces it, CLUSTER=1 never);
 // otherwise it is v9 (v9's launch and MLA_V9_* knobs). In pairs, PREFETCH
 // and EVICT have no effect (the cluster producer takes no L2 hints).
+// MLA_DECODE_PDL (all three versions; default 1): the decode launched as a
+// programmatic dependent of the previous grid, for single CTAs (1) or also for
+// v10's pairs (2), or never (0). Eighth session: ~3 us off every memory-bound
+// call and off v9's b=1 call (kernels/PERF.md).
 template <int kVersion>
 cudaError_t launch_ksplit_from_env(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
   constexpr bool kLazy = kVersion >= 9;
@@ -666,7 +698,15 @@ cudaError_t launch_ksplit_from_env(const DecodeArgs& a, int dtype, int tiles, in
   // the tensor pipe (b=128 h_q=128 s_q=2: 586 us early, 552-583 late)
   const bool few_pages = (int64_t)a.b * a.max_blocks <= 32 * (int64_t)a.num_parts;
   const bool early = early_env >= 0 ? (early_env != 0) : (kVersion >= 10) ? few_pages : (kLazy && tiles > 1);
-  const Hints h{pf, ev < 0 ? (tiles == 1) : (ev != 0)};
+  static const int hold = knob("HOLD", 0);
+  static const int burn = knob("BURN", 0);
+  // the decode as a programmatic dependent of the previous launch, so that its
+  // launch and prologue overlap the previous grid's tail (the combine of the call
+  // before): 1 (default) for launches of single CTAs, 2 also for v10's pairs, 0 never.
+  // (In pairs it measured 0.5-1 us slower at b=1 and no different elsewhere.)
+  static const int pdl_env = env_digit("MLA_DECODE_PDL", 1);
+  const bool pdl = pdl_env == 2 || (pdl_env == 1 && kVersion < 10);  // v10 gets here only in pairs
+  const Hints h{pf, ev < 0 ? (tiles == 1) : (ev != 0), dry ? hold * 1000 : 0, burn, pdl ? 1 : 0};
   if constexpr (kVersion >= 10) {
     static const int page_pairs = knob("PAIRS", 0);
     if (page_pairs == 1 || page_pairs == 2) {  // the experiment: pages in pairs (consumer_pairs)

@@ -385,20 +385,24 @@ inline bool tma_map_or_fallback(const DecodeArgs& a, int dtype, int tiles, int n
 // Host: the launch configuration of a grid in clusters of cluster_z CTAs along
 // grid z (the attribute lives beside the configuration that points at it, so
 // the pair is neither copied nor moved).
+// pdl: also a programmatic dependent of the previous launch in the stream
+// (the kernel must begin with griddep_wait() before it reads any input).
 struct ClusterLaunch {
-  cudaLaunchAttribute attr[1];
+  cudaLaunchAttribute attr[2];
   cudaLaunchConfig_t cfg;
-  ClusterLaunch(dim3 grid, int cluster_z, int threads, size_t smem, cudaStream_t st) : cfg() {
+  ClusterLaunch(dim3 grid, int cluster_z, int threads, size_t smem, cudaStream_t st, bool pdl = false) : cfg() {
     attr[0].id = cudaLaunchAttributeClusterDimension;
     attr[0].val.clusterDim.x = 1;
     attr[0].val.clusterDim.y = 1;
     attr[0].val.clusterDim.z = cluster_z;
+    attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[1].val.programmaticStreamSerializationAllowed = 1;
     cfg.gridDim = grid;
     cfg.blockDim = dim3(threads);
     cfg.dynamicSmemBytes = smem;
     cfg.stream = st;
     cfg.attrs = attr;
-    cfg.numAttrs = 1;
+    cfg.numAttrs = pdl ? 2 : 1;
   }
   ClusterLaunch(const ClusterLaunch&) = delete;
   ClusterLaunch& operator=(const ClusterLaunch&) = delete;
@@ -409,16 +413,21 @@ struct ClusterLaunch {
 // along grid z when cluster_z > 1 (grid.z a multiple of it); args are the
 // kernel's arguments.
 template <typename... P, typename... A>
-cudaError_t launch_in_clusters(void (*kernel)(P...), dim3 grid, int cluster_z, int threads, size_t smem,
-                               cudaStream_t st, const A&... args) {
+cudaError_t launch_in_clusters_pdl(void (*kernel)(P...), dim3 grid, int cluster_z, bool pdl, int threads, size_t smem,
+                                   cudaStream_t st, const A&... args) {
   cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
   if (e != cudaSuccess) return e;
-  if (cluster_z == 1) {
+  if (cluster_z == 1 && !pdl) {
     kernel<<<grid, threads, smem, st>>>(args...);
     return cudaGetLastError();
   }
-  const ClusterLaunch launch(grid, cluster_z, threads, smem, st);
+  const ClusterLaunch launch(grid, cluster_z, threads, smem, st, pdl);
   return cudaLaunchKernelEx(&launch.cfg, kernel, args...);
+}
+template <typename... P, typename... A>
+cudaError_t launch_in_clusters(void (*kernel)(P...), dim3 grid, int cluster_z, int threads, size_t smem,
+                               cudaStream_t st, const A&... args) {
+  return launch_in_clusters_pdl(kernel, grid, cluster_z, false, threads, smem, st, args...);
 }
 template <typename... P, typename... A>
 cudaError_t launch_with_smem(void (*kernel)(P...), dim3 grid, int threads, size_t smem, cudaStream_t st,
