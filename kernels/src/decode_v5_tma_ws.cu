@@ -104,7 +104,6 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
   const T* q = reinterpret_cast<const T*>(a.q);
   const T* kv = reinterpret_cast<const T*>(a.kv);
   const int row0 = wwarp * 16 + lane / 4, row1 = row0 + 8;
-  const int ld_row0 = tid / 72, ld_ch0 = tid % 72;  // consumer tid 0..255; 256 = 3*72 + 40
   uint32_t g = 0;
 
   for (int req = begin_req; req <= end_req; ++req) {
@@ -134,16 +133,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
       const uint32_t full = barFull + stage * kSlabs * 8;
       const int valid_rows = pc.len - blk * kPage;
 
-      if (valid_rows < kPage) {  // partial page: load it here, zero-filling rows >= valid_rows
-        mbar_wait(full, par,  s_abort);   // the producer has handed this stage over
-        const int page = a.block_table[bt_row + blk];
-        const T* pbase = kv_head + (int64_t)page * a.kv_sb;
-        load_kv_page_256<T>(a, kv, pbase, valid_rows, ld_row0, ld_ch0, sK);
-        cp_async_commit();
-        cp_async_wait<0>();
-        fence_async_smem();
-        bar_consumers();
-      }
+      if (valid_rows < kPage)  // partial page: load it here, zero-filling rows >= valid_rows
+        load_partial_page_staged<T>(a, kv, kv_head, bt_row, blk, valid_rows, tid, sK, full, par, s_abort);
 
       // ---- S(64 x 32 keys of this warpgroup) = Q K^T, issued slab by slab as the TMA lands ----
       wgmma_fence();

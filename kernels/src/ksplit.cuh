@@ -182,6 +182,17 @@ __device__ __forceinline__ void softmax_half_page_lazy(const DecodeArgs& a, floa
   bar_consumers();  // P rewritten (the OR above was the same in every thread: all came here)
 }
 
+// Q tile of a request piece for the k-split consumers: columns 0..511 -> smem at
+// sQ; the last 4 k-steps of warpgroup wg's half (WG0: columns 224..287, WG1:
+// 512..575) -> registers rq as RS A fragments.
+template <typename T>
+__device__ __forceinline__ void load_q_split(const DecodeArgs& a, const T* q, int req, int kvh, int tile, int tid, int wg,
+                                             int row0, int row1, int lane, uint32_t sQ, uint32_t (&rq)[16]) {
+  load_q_tile_sync<T, kConsumers, 64>(a, q, req, kvh, tile, tid, sQ, [&]() {
+    load_q_frags(a, q, req, kvh, tile, row0, row1, lane, (18 * wg + 14) * 16, rq);
+  });
+}
+
 // The consumer loop of warpgroup wg (0 or 1) over all request pieces of the partition.
 // One code path for both warpgroups, their differences in data (k-step range,
 // exchange addresses): with a template per warpgroup ptxas serialised every
@@ -200,7 +211,6 @@ __device__ __forceinline__ void consumer(const DecodeArgs& a, const int32_t* sc,
   const T* q = reinterpret_cast<const T*>(a.q);
   const T* kv = reinterpret_cast<const T*>(a.kv);
   const int row0 = wwarp * 16 + lane / 4, row1 = row0 + 8;
-  const int ld_row0 = tid / 72, ld_ch0 = tid % 72;
   // Hands the stage of page gp back to the producer (one arrival per warp). Its
   // RoPE slab was exchange space (generic writes) and TMA writes it next: proxy fence first.
   auto release_stage = [&](uint32_t gp) {
@@ -220,14 +230,8 @@ __device__ __forceinline__ void consumer(const DecodeArgs& a, const int32_t* sc,
     const int64_t bt_row = (int64_t)req * a.bt_sb;
     const T* kv_head = kv + (int64_t)kvh * a.kv_sh;
 
-    // Q columns 0..511 -> smem; the last 4 k-steps of each warpgroup's half (WG0:
-    // columns 224..287, WG1: 512..575) -> registers as RS A fragments
     uint32_t rq[16];
-    if (cnt > 0) {
-      load_q_tile_sync<T, kConsumers, 64>(a, q, req, kvh, tile, tid, sQ, [&]() {
-        load_q_frags(a, q, req, kvh, tile, row0, row1, lane, (ks0 + 14) * 16, rq);
-      });
-    }
+    if (cnt > 0) load_q_split<T>(a, q, req, kvh, tile, tid, wg, row0, row1, lane, sQ, rq);
 
     const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);
     const int lim1 = row_limit(a, pc.len, tile * kTileM + row1);
@@ -245,16 +249,8 @@ __device__ __forceinline__ void consumer(const DecodeArgs& a, const int32_t* sc,
       const int valid_rows = pc.len - blk * kPage;
       tr(0);
 
-      if (valid_rows < kPage) {  // partial page: load it here, zero-filling rows >= valid_rows
-        mbar_wait(full, par, s_abort);
-        const int page = a.block_table[bt_row + blk];
-        const T* pbase = kv_head + (int64_t)page * a.kv_sb;
-        load_kv_page_256<T>(a, kv, pbase, valid_rows, ld_row0, ld_ch0, sK);
-        cp_async_commit();
-        cp_async_wait<0>();
-        fence_async_smem();
-        bar_consumers();
-      }
+      if (valid_rows < kPage)  // partial page: load it here, zero-filling rows >= valid_rows
+        load_partial_page_staged<T>(a, kv, kv_head, bt_row, blk, valid_rows, tid, sK, full, par, s_abort);
 
       // ---- partial S = Q[:, half] K[:, half]^T for all 64 keys, slab by slab as the TMA lands ----
       if (kEarly) {
@@ -355,7 +351,6 @@ __device__ __forceinline__ void consumer_pairs(const DecodeArgs& a, const int32_
   const T* q = reinterpret_cast<const T*>(a.q);
   const T* kv = reinterpret_cast<const T*>(a.kv);
   const int row0 = wwarp * 16 + lane / 4, row1 = row0 + 8;
-  const int ld_row0 = tid / 72, ld_ch0 = tid % 72;
   const uint32_t xmine = (wg == 0) ? sQ + kRopeSlab : base + kOffP;   // where this warpgroup exports
   const uint32_t xother = (wg == 0) ? base + kOffP : sQ + kRopeSlab;  // where the other one did
   auto release_stage = [&](uint32_t gp) {  // P (generic writes) was in the RoPE slab: proxy fence first
@@ -375,11 +370,7 @@ __device__ __forceinline__ void consumer_pairs(const DecodeArgs& a, const int32_
     const int64_t bt_row = (int64_t)req * a.bt_sb;
     const T* kv_head = kv + (int64_t)kvh * a.kv_sh;
     uint32_t rq[16];
-    if (cnt > 0) {
-      load_q_tile_sync<T, kConsumers, 64>(a, q, req, kvh, tile, tid, sQ, [&]() {
-        load_q_frags(a, q, req, kvh, tile, row0, row1, lane, (ks0 + 14) * 16, rq);
-      });
-    }
+    if (cnt > 0) load_q_split<T>(a, q, req, kvh, tile, tid, wg, row0, row1, lane, sQ, rq);
     const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);
     const int lim1 = row_limit(a, pc.len, tile * kTileM + row1);
     float m_run0 = -INFINITY, m_run1 = -INFINITY, l_run0 = 0.f, l_run1 = 0.f;
@@ -392,15 +383,8 @@ __device__ __forceinline__ void consumer_pairs(const DecodeArgs& a, const int32_
     auto issue_s = [&](float (&s)[32], uint32_t gp, int blk) {
       const uint32_t sK = sKV + (gp & 1) * kTile, full = barFull + (gp & 1) * kSlabs * 8, par = (gp >> 1) & 1;
       const int valid_rows = pc.len - blk * kPage;
-      if (valid_rows < kPage) {  // partial page: load it here, zero-filling rows >= valid_rows
-        mbar_wait(full, par, s_abort);
-        const T* pbase = kv_head + (int64_t)a.block_table[bt_row + blk] * a.kv_sb;
-        load_kv_page_256<T>(a, kv, pbase, valid_rows, ld_row0, ld_ch0, sK);
-        cp_async_commit();
-        cp_async_wait<0>();
-        fence_async_smem();
-        bar_consumers();
-      }
+      if (valid_rows < kPage)  // partial page: load it here, zero-filling rows >= valid_rows
+        load_partial_page_staged<T>(a, kv, kv_head, bt_row, blk, valid_rows, tid, sK, full, par, s_abort);
       // descriptors of k-step i: the page's (Q's) plus the step's offset in 16-byte units
       // (addresses stay below 2^18, so the 14-bit address field never carries); the
       // bases are opaque, or ptxas keeps all 36 descriptors in registers across the loop

@@ -127,6 +127,23 @@ __device__ __forceinline__ void load_kv_page_256(const DecodeArgs& a, const T* k
   }
 }
 
+// A partial last page in the page-staged TMA kernels (v5, v8-v10): the producer
+// does not load it (it only arrives on the stage's first full barrier), so the
+// 256 consumer threads (tid 0..255) copy its valid_rows rows into the stage at
+// sK, zero-fill the rest, and meet, with the copy made visible to wgmma.
+template <typename T>
+__device__ __forceinline__ void load_partial_page_staged(const DecodeArgs& a, const T* kv, const T* kv_head,
+                                                         int64_t bt_row, int blk, int valid_rows, int tid, uint32_t sK,
+                                                         uint32_t full, uint32_t par, volatile int* s_abort) {
+  mbar_wait(full, par, s_abort);  // the producer has handed this stage over
+  const T* pbase = kv_head + (int64_t)a.block_table[bt_row + blk] * a.kv_sb;
+  load_kv_page_256<T>(a, kv, pbase, valid_rows, tid / 72, tid % 72, sK);  // 256 = 3*72 + 40
+  cp_async_commit();
+  cp_async_wait<0>();
+  fence_async_smem();
+  bar_consumers();
+}
+
 // Kernel prologue of the page-staged TMA kernels (v5, v6, v8), thread 0: clears
 // the watchdog flag, inits nfull full barriers (one arrival: the producer's
 // expect_tx or, for a partial page, its plain arrive) and nempty empty barriers
