@@ -53,7 +53,8 @@
  *   mla_plan(cache_seqlens, b, s_q, h_q, h_kv, parts, sched, nsplits, stream);
  *   size_t ws; mla_workspace_bytes(b, s_q, h_q, h_kv, parts, &ws);
  *   // device buffer workspace of ws bytes (may be NULL when ws == 0)
- *   mla_decode(&params, sched, nsplits, parts, workspace, ws, stream);
+ *   params.kernel_version = MLA_KERNEL_AUTO;   // or 1..MLA_KERNEL_VERSION_MAX
+ *   mla_decode(&params, NULL, sched, nsplits, parts, workspace, ws, stream);  // NULL: default options
  *  The plan depends only on cache_seqlens and the shape; reuse it across
  *  layers / calls while the lengths are unchanged.
  *
@@ -86,6 +87,12 @@
  * ------------------------------------------------------------------------
  * Kernel versions (params.kernel_version)
  * ------------------------------------------------------------------------
+ *  0 "auto"      the library picks the rung that measured fastest for the
+ *                shape (mla_select_kernel says which; kernels/PERF.md gives the
+ *                rule and the measurements behind it). Where a TMA rung cannot
+ *                describe the KV layout with a tensor map, auto runs v4.
+ *  An explicit version runs exactly that kernel, or fails (UNSUPPORTED) with a
+ *  message saying why; it never silently runs another.
  *  1 "simt"      scalar fp32 FMA, correctness reference on the GPU
  *  2 "mma_sync"  mma.sync m16n8k16 tensor cores + ldmatrix + cp.async
  *                double-buffered pages. Note: like FlashMLA,
@@ -104,8 +111,7 @@
  *                setmaxnreg, m64n256k16 P V. Partial last pages are still
  *                loaded with zero-filling cp.async (no token >= seqlen is
  *                read). Falls back to v4 if the tensor map cannot be
- *                encoded (MLA_V5_STRICT=1 in the environment: error instead).
- *                Fastest version before v8.
+ *                encoded: UNSUPPORTED (auto runs v4 then).
  *  6 "seesaw"    v5 with 32-token units in 4 TMA stages and alternating
  *                ownership: the warpgroup that owns a unit computes its
  *                whole S and softmax while the other warpgroup's next S runs
@@ -142,6 +148,12 @@
  *                when the consumers of both CTAs have handed it back.
  *                Where the row tiles are not paired, or not all pairs fit
  *                on the GPU at once, v10 is v9.
+ * 11 "staggered" each warpgroup owns every other page (whole-page S, the
+ *                softmax of its page, its half of O); the two run half a pair
+ *                out of phase so that one's softmax overlaps the other's
+ *                wgmma, and each part of a page stage is reloaded by TMA as
+ *                soon as its last reader is done (no producer warpgroup);
+ *                v9's lazy running max.
  *  All versions give the same results up to rounding; all write out/lse
  *  (directly or through the combine kernel) for every row.
  */
@@ -179,8 +191,9 @@ extern "C" {
 #define MLA_BLOCK_SIZE 64
 #define MLA_SCHED_INTS 8
 #define MLA_SPLIT_OVERHEAD_BLOCKS 5
+#define MLA_KERNEL_AUTO 0
 #define MLA_KERNEL_VERSION_MIN 1
-#define MLA_KERNEL_VERSION_MAX 10
+#define MLA_KERNEL_VERSION_MAX 11
 
 /* Decode parameters. Layout: 6 pointers, 10 int64, then 14 4-byte fields
  * (13 int32 + 1 float), total 184 bytes, 8-byte aligned, no implicit padding.
@@ -204,10 +217,23 @@ typedef struct mla_decode_params {
   int32_t block_size;          /* must be 64 */
   int32_t max_blocks_per_seq;
   int32_t causal;              /* 0 or 1 */
-  int32_t kernel_version;      /* 1..MLA_KERNEL_VERSION_MAX */
+  int32_t kernel_version;      /* MLA_KERNEL_AUTO (0) or 1..MLA_KERNEL_VERSION_MAX */
   float softmax_scale;         /* finite, > 0; callers default to 1/sqrt(576) */
   int32_t reserved;            /* set to 0 */
 } mla_decode_params;
+
+/* Options of a decode call. Pass NULL for the defaults, or fill one with
+ * mla_default_options and change what you need. 32 bytes. */
+typedef struct mla_decode_options {
+  int32_t dependent_launch;    /* 1 (default): where it measured faster (v8, v9,
+                                * v11, and v10 where it runs as v9), the decode is
+                                * launched as a programmatic dependent of the
+                                * previous kernel in the stream (its launch and
+                                * prologue overlap that kernel's tail; it reads
+                                * nothing before that kernel is done, so it is
+                                * correct after any kernel). 0: plain launches. */
+  int32_t reserved[7];         /* set to 0 */
+} mla_decode_options;
 
 /* Device properties (all 8-byte fields first; 256-byte name at the end). */
 typedef struct mla_device_props {
@@ -228,13 +254,17 @@ typedef struct mla_device_props {
 /* ---- errors / info ---- */
 MLA_API const char* mla_last_error(void);        /* never NULL; "" if none */
 MLA_API const char* mla_status_string(int status);/* static string */
-MLA_API int mla_abi_version(void);               /* returns 1 (not a status) */
-MLA_API const char* mla_kernel_name(int kernel_version); /* "simt", "mma_sync", "wgmma", "wgmma_split", "tma_ws", "seesaw", "seesaw64", "ksplit", "lazy", "multicast", or NULL */
+MLA_API int mla_abi_version(void);               /* returns 2 (not a status) */
+MLA_API const char* mla_kernel_name(int kernel_version); /* "auto", "simt", "mma_sync", "wgmma", "wgmma_split", "tma_ws", "seesaw", "seesaw64", "ksplit", "lazy", "multicast", "staggered", or NULL */
 MLA_API int mla_sizeof_params(void);             /* returns sizeof(mla_decode_params) = 184 */
+MLA_API int mla_sizeof_options(void);            /* returns sizeof(mla_decode_options) = 32 */
+MLA_API int mla_default_options(mla_decode_options* options); /* dependent_launch = 1, reserved = 0 */
 MLA_API int mla_sizeof_device_props(void);       /* returns sizeof(mla_device_props) = 312 */
 
 /* ---- device helpers ---- */
-MLA_API int mla_device_count(int* count);        /* NO_DEVICE status (with message) if no driver/device */
+MLA_API int mla_device_count(int* count);        /* NO_DEVICE status if there is no usable device; the
+                                                    message says which: no NVIDIA driver, a driver too old
+                                                    for this CUDA runtime, or no device */
 MLA_API int mla_set_device(int device);
 MLA_API int mla_get_device(int* device);
 MLA_API int mla_get_device_props(int device, mla_device_props* props);
@@ -268,30 +298,41 @@ MLA_API int mla_plan(const int32_t* cache_seqlens, int b, int s_q, int h_q, int 
 MLA_API int mla_workspace_bytes(int b, int s_q, int h_q, int h_kv, int num_sm_parts, size_t* bytes);
 
 /* ---- decode ---- */
-/* Validates everything, then launches the decode kernel (params->kernel_version)
- * and the combine kernel on `stream`. Asynchronous. */
-MLA_API int mla_decode(const mla_decode_params* params, const int32_t* sched,
-                       const int32_t* num_splits, int num_sm_parts,
-                       void* workspace, size_t workspace_bytes, void* stream);
+/* The kernel version a call with these params would run: params->kernel_version
+ * itself, or for MLA_KERNEL_AUTO the automatic choice for the shape (b, s_q,
+ * h_q, h_kv, max_blocks_per_seq) with num_sm_parts partitions on a GPU of
+ * sm_count SMs. Needs no device. */
+MLA_API int mla_select_kernel(const mla_decode_params* params, int num_sm_parts, int sm_count, int* kernel_version);
+/* Validates everything, then launches the decode kernel (params->kernel_version,
+ * or the automatic choice) and the combine kernel on `stream`. options: NULL
+ * for the defaults. Asynchronous. */
+MLA_API int mla_decode(const mla_decode_params* params, const mla_decode_options* options, const int32_t* sched,
+                       const int32_t* num_splits, int num_sm_parts, void* workspace, size_t workspace_bytes,
+                       void* stream);
 
 /* ---- benchmarking ---- */
-/* Times `iters` back-to-back mla_decode launches (decode + combine; the plan
- * is NOT recomputed) between two CUDA events, `trials` times, after `warmup`
- * untimed calls. us_per_call_out[t] = elapsed_us / iters for trial t (caller
- * takes the median). Synchronizes the stream. */
-MLA_API int mla_bench_decode(const mla_decode_params* params, const int32_t* sched,
-                             const int32_t* num_splits, int num_sm_parts,
-                             void* workspace, size_t workspace_bytes, void* stream,
-                             int warmup, int iters, int trials, float* us_per_call_out);
+/* Times `iters` back-to-back mla_decode calls (decode + combine; the plan is
+ * NOT recomputed) between two CUDA events, `trials` times, after `warmup`
+ * untimed calls; call i uses params[i % n_params] (each with its own buffers,
+ * so that a working set larger than L2 can be cycled through; all share sched,
+ * num_splits and the workspace). us_per_call_out[t] = elapsed_us / iters for
+ * trial t (the caller takes the median). Every struct is validated before the
+ * first launch. Synchronizes the stream. */
+MLA_API int mla_bench_decode(const mla_decode_params* params, int n_params, const mla_decode_options* options,
+                             const int32_t* sched, const int32_t* num_splits, int num_sm_parts, void* workspace,
+                             size_t workspace_bytes, void* stream, int warmup, int iters, int trials,
+                             float* us_per_call_out);
+
+/* ---- the two ceilings of the roofline ---- */
 /* Device-to-device copy of `bytes` bytes, `iters` times back to back after
  * one warm-up copy; *gbps = 2*bytes*iters / elapsed (bytes read + written). */
-MLA_API int mla_probe_copy_bandwidth(size_t bytes, int iters, double* gbps);
+MLA_API int mla_measure_copy_bandwidth(size_t bytes, int iters, double* gbps);
 /* bf16 GEMM C[m,n] = A[m,k] B[k,n] (fp32 accumulate, bf16 out) through cuBLAS,
- * loaded at run time with dlopen (libcublas.so.13/.12/.so, or the path in the
- * environment variable MLA_CUBLAS_PATH); random non-zero inputs; warm-up then
- * `iters` timed calls. *tflops = 2*m*n*k*iters / time. UNSUPPORTED if cuBLAS
- * cannot be loaded. */
-MLA_API int mla_probe_gemm_bf16(int m, int n, int k, int iters, double* tflops);
+ * loaded at run time from cublas_path, or when that is NULL the first of
+ * libcublas.so.13, libcublas.so.12, libcublas.so that loads; random inputs;
+ * warm-up then `iters` timed calls. *tflops = 2*m*n*k*iters / time.
+ * UNSUPPORTED if cuBLAS cannot be loaded. */
+MLA_API int mla_measure_gemm_bf16(int m, int n, int k, int iters, const char* cublas_path, double* tflops);
 
 #ifdef __cplusplus
 }

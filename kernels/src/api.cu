@@ -1,5 +1,5 @@
 // api.cu -- the C ABI of libmla (see kernels/include/mla.h): validation,
-// planning, decode + combine dispatch, device helpers, benchmarks, probes.
+// planning, the automatic kernel choice, decode + combine dispatch, device helpers.
 #include <cuda_runtime.h>
 #include <dlfcn.h>
 #include <math.h>
@@ -8,56 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "../include/mla.h"
 #include "common.cuh"
+#include "status.cuh"
 
 using namespace mla;
 
 static_assert(sizeof(mla_decode_params) == 184, "mla_decode_params layout changed");
 static_assert(sizeof(mla_device_props) == 312, "mla_device_props layout changed");
+static_assert(sizeof(mla_decode_options) == 32, "mla_decode_options layout changed");
 
 namespace {
-
-thread_local char g_err[1024] = "";
-
-int fail(int code, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(g_err, sizeof g_err, fmt, ap);
-  va_end(ap);
-  return code;
-}
-
-int cuda_status(cudaError_t e, const char* what) {
-  if (e == cudaSuccess) return MLA_OK;
-  cudaGetLastError();  // clear sticky-free error state
-  int code = MLA_ERR_CUDA;
-  if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver || e == cudaErrorInitializationError ||
-      e == cudaErrorSystemDriverMismatch || e == cudaErrorCompatNotSupportedOnDevice)
-    code = MLA_ERR_NO_DEVICE;
-  if (e == cudaErrorMemoryAllocation) code = MLA_ERR_OUT_OF_MEMORY;
-  return fail(code, "%s: %s (%s, cudaError %d)", what, cudaGetErrorString(e), cudaGetErrorName(e), (int)e);
-}
-
-#define CK(call)                                      \
-  do {                                                \
-    cudaError_t e_ = (call);                          \
-    if (e_ != cudaSuccess) return cuda_status(e_, #call); \
-  } while (0)
-
-int ensure_device() {
-  int n = 0;
-  cudaError_t e = cudaGetDeviceCount(&n);
-  if (e != cudaSuccess) {
-    cuda_status(e, "cudaGetDeviceCount");
-    return fail(MLA_ERR_NO_DEVICE, "no usable CUDA device: cudaGetDeviceCount failed: %s (%s)", cudaGetErrorString(e),
-                cudaGetErrorName(e));
-  }
-  if (n <= 0) return fail(MLA_ERR_NO_DEVICE, "no CUDA device found");
-  return MLA_OK;
-}
 
 int64_t rows_per_kv(int s_q, int h_q, int h_kv) { return (int64_t)s_q * (h_q / h_kv); }
 
@@ -87,7 +51,7 @@ int64_t workspace_need(int b, int s_q, int h_q, int h_kv, int num_parts) {
 
 extern "C" {
 
-const char* mla_last_error(void) { return g_err; }
+const char* mla_last_error(void) { return mla::last_error(); }
 
 const char* mla_status_string(int s) {
   switch (s) {
@@ -101,12 +65,21 @@ const char* mla_status_string(int s) {
   }
 }
 
-int mla_abi_version(void) { return 1; }
+int mla_abi_version(void) { return 2; }
 int mla_sizeof_params(void) { return (int)sizeof(mla_decode_params); }
 int mla_sizeof_device_props(void) { return (int)sizeof(mla_device_props); }
+int mla_sizeof_options(void) { return (int)sizeof(mla_decode_options); }
+
+int mla_default_options(mla_decode_options* o) {
+  if (!o) return fail(MLA_ERR_INVALID_ARGUMENT, "options is NULL");
+  memset(o, 0, sizeof *o);
+  o->dependent_launch = 1;
+  return MLA_OK;
+}
 
 const char* mla_kernel_name(int v) {
   switch (v) {
+    case MLA_KERNEL_AUTO: return "auto";
     case 1: return "simt";
     case 2: return "mma_sync";
     case 3: return "wgmma";
@@ -117,6 +90,7 @@ const char* mla_kernel_name(int v) {
     case 8: return "ksplit";
     case 9: return "lazy";
     case 10: return "multicast";
+    case 11: return "staggered";
     default: return NULL;
   }
 }
@@ -125,22 +99,18 @@ const char* mla_kernel_name(int v) {
 int mla_device_count(int* count) {
   if (!count) return fail(MLA_ERR_INVALID_ARGUMENT, "count is NULL");
   *count = 0;
+  const int r = ensure_device();  // the reason, when there is no usable device
+  if (r) return r;
   int n = 0;
-  cudaError_t e = cudaGetDeviceCount(&n);
-  if (e != cudaSuccess) {
-    cudaGetLastError();
-    return fail(MLA_ERR_NO_DEVICE, "no usable CUDA device: cudaGetDeviceCount failed: %s (%s)", cudaGetErrorString(e),
-                cudaGetErrorName(e));
-  }
+  MLA_CK(cudaGetDeviceCount(&n));
   *count = n;
-  if (n == 0) return fail(MLA_ERR_NO_DEVICE, "no CUDA device found");
   return MLA_OK;
 }
 
 int mla_set_device(int d) {
   int r = ensure_device();
   if (r) return r;
-  CK(cudaSetDevice(d));
+  MLA_CK(cudaSetDevice(d));
   return MLA_OK;
 }
 
@@ -148,7 +118,7 @@ int mla_get_device(int* d) {
   if (!d) return fail(MLA_ERR_INVALID_ARGUMENT, "device is NULL");
   int r = ensure_device();
   if (r) return r;
-  CK(cudaGetDevice(d));
+  MLA_CK(cudaGetDevice(d));
   return MLA_OK;
 }
 
@@ -158,24 +128,24 @@ int mla_get_device_props(int d, mla_device_props* p) {
   if (r) return r;
   memset(p, 0, sizeof *p);
   cudaDeviceProp prop;
-  CK(cudaGetDeviceProperties(&prop, d));
+  MLA_CK(cudaGetDeviceProperties(&prop, d));
   p->total_global_mem = (int64_t)prop.totalGlobalMem;
   p->l2_cache_bytes = prop.l2CacheSize;
   p->sm_count = prop.multiProcessorCount;
   int v = 0;
-  CK(cudaDeviceGetAttribute(&v, cudaDevAttrClockRate, d));
+  MLA_CK(cudaDeviceGetAttribute(&v, cudaDevAttrClockRate, d));
   p->sm_clock_khz = v;
-  CK(cudaDeviceGetAttribute(&v, cudaDevAttrMemoryClockRate, d));
+  MLA_CK(cudaDeviceGetAttribute(&v, cudaDevAttrMemoryClockRate, d));
   p->mem_clock_khz = v;
-  CK(cudaDeviceGetAttribute(&v, cudaDevAttrGlobalMemoryBusWidth, d));
+  MLA_CK(cudaDeviceGetAttribute(&v, cudaDevAttrGlobalMemoryBusWidth, d));
   p->mem_bus_width_bits = v;
   p->cc_major = prop.major;
   p->cc_minor = prop.minor;
-  CK(cudaDriverGetVersion(&v));
+  MLA_CK(cudaDriverGetVersion(&v));
   p->driver_version = v;
-  CK(cudaRuntimeGetVersion(&v));
+  MLA_CK(cudaRuntimeGetVersion(&v));
   p->runtime_version = v;
-  CK(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, d));
+  MLA_CK(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, d));
   p->max_smem_per_block_optin = v;
   strncpy(p->name, prop.name, sizeof p->name - 1);
   return MLA_OK;
@@ -186,13 +156,13 @@ int mla_malloc(void** ptr, size_t bytes) {
   *ptr = NULL;
   int r = ensure_device();
   if (r) return r;
-  CK(cudaMalloc(ptr, bytes));
+  MLA_CK(cudaMalloc(ptr, bytes));
   return MLA_OK;
 }
 
 int mla_free(void* ptr) {
   if (!ptr) return MLA_OK;
-  CK(cudaFree(ptr));
+  MLA_CK(cudaFree(ptr));
   return MLA_OK;
 }
 
@@ -214,14 +184,14 @@ int mla_memset(void* p, int v, size_t n) {
   if (!p) return fail(MLA_ERR_INVALID_ARGUMENT, "mla_memset: NULL pointer");
   int r = ensure_device();
   if (r) return r;
-  CK(cudaMemset(p, v, n));
+  MLA_CK(cudaMemset(p, v, n));
   return MLA_OK;
 }
 
 int mla_synchronize(void) {
   int r = ensure_device();
   if (r) return r;
-  CK(cudaDeviceSynchronize());
+  MLA_CK(cudaDeviceSynchronize());
   return MLA_OK;
 }
 
@@ -231,19 +201,19 @@ int mla_stream_create(void** s) {
   int r = ensure_device();
   if (r) return r;
   cudaStream_t st;
-  CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+  MLA_CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
   *s = (void*)st;
   return MLA_OK;
 }
 int mla_stream_destroy(void* s) {
   if (!s) return MLA_OK;
-  CK(cudaStreamDestroy((cudaStream_t)s));
+  MLA_CK(cudaStreamDestroy((cudaStream_t)s));
   return MLA_OK;
 }
 int mla_stream_synchronize(void* s) {
   int r = ensure_device();
   if (r) return r;
-  CK(cudaStreamSynchronize((cudaStream_t)s));
+  MLA_CK(cudaStreamSynchronize((cudaStream_t)s));
   return MLA_OK;
 }
 int mla_event_create(void** ev) {
@@ -252,28 +222,28 @@ int mla_event_create(void** ev) {
   int r = ensure_device();
   if (r) return r;
   cudaEvent_t e;
-  CK(cudaEventCreate(&e));
+  MLA_CK(cudaEventCreate(&e));
   *ev = (void*)e;
   return MLA_OK;
 }
 int mla_event_destroy(void* ev) {
   if (!ev) return MLA_OK;
-  CK(cudaEventDestroy((cudaEvent_t)ev));
+  MLA_CK(cudaEventDestroy((cudaEvent_t)ev));
   return MLA_OK;
 }
 int mla_event_record(void* ev, void* s) {
   if (!ev) return fail(MLA_ERR_INVALID_ARGUMENT, "event is NULL");
-  CK(cudaEventRecord((cudaEvent_t)ev, (cudaStream_t)s));
+  MLA_CK(cudaEventRecord((cudaEvent_t)ev, (cudaStream_t)s));
   return MLA_OK;
 }
 int mla_event_synchronize(void* ev) {
   if (!ev) return fail(MLA_ERR_INVALID_ARGUMENT, "event is NULL");
-  CK(cudaEventSynchronize((cudaEvent_t)ev));
+  MLA_CK(cudaEventSynchronize((cudaEvent_t)ev));
   return MLA_OK;
 }
 int mla_event_elapsed_ms(void* a, void* b, float* ms) {
   if (!a || !b || !ms) return fail(MLA_ERR_INVALID_ARGUMENT, "NULL argument");
-  CK(cudaEventElapsedTime(ms, (cudaEvent_t)a, (cudaEvent_t)b));
+  MLA_CK(cudaEventElapsedTime(ms, (cudaEvent_t)a, (cudaEvent_t)b));
   return MLA_OK;
 }
 
@@ -285,8 +255,8 @@ int mla_get_num_sm_parts(int s_q, int h_q, int h_kv, int* out) {
   r = ensure_device();
   if (r) return r;
   int dev = 0, sms = 0;
-  CK(cudaGetDevice(&dev));
-  CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+  MLA_CK(cudaGetDevice(&dev));
+  MLA_CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
   int64_t tiles = (rows_per_kv(s_q, h_q, h_kv) + kTileM - 1) / kTileM;
   int64_t p = sms / ((int64_t)h_kv * tiles);
   *out = (int)std::max<int64_t>(1, p);
@@ -329,8 +299,8 @@ static int validate(const mla_decode_params* p, const int32_t* sched, const int3
   if (!sched || !nsplits) return fail(MLA_ERR_INVALID_ARGUMENT, "metadata (sched / num_splits) is NULL");
   if (p->dtype != MLA_DTYPE_BF16 && p->dtype != MLA_DTYPE_FP16)
     return fail(MLA_ERR_INVALID_ARGUMENT, "dtype must be MLA_DTYPE_BF16 (0) or MLA_DTYPE_FP16 (1), got %d", p->dtype);
-  if (p->kernel_version < MLA_KERNEL_VERSION_MIN || p->kernel_version > MLA_KERNEL_VERSION_MAX)
-    return fail(MLA_ERR_UNSUPPORTED, "kernel_version %d out of range [%d, %d]", p->kernel_version, MLA_KERNEL_VERSION_MIN,
+  if (p->kernel_version < MLA_KERNEL_AUTO || p->kernel_version > MLA_KERNEL_VERSION_MAX)
+    return fail(MLA_ERR_UNSUPPORTED, "kernel_version %d out of range [0 (auto), %d]", p->kernel_version,
                 MLA_KERNEL_VERSION_MAX);
   if (p->d_k != kDK || p->d_v != kDV)
     return fail(MLA_ERR_UNSUPPORTED, "head dims must be d_k=576, d_v=512 (got %d, %d)", p->d_k, p->d_v);
@@ -392,55 +362,144 @@ static DecodeArgs make_args(const mla_decode_params* p, const int32_t* sched, co
   return a;
 }
 
-static int launch_all(const mla_decode_params* p, const DecodeArgs& a, cudaStream_t st) {
+// The automatic choice (kernel_version 0): the rung that measured fastest for
+// the shape on the H100 (kernels/PERF.md, "The automatic choice", checked
+// against the recorded run by test/auto-kernel.test.ts):
+//  - one row tile per KV head (s_q*h_q/h_kv <= 64: the memory-bound grids)
+//    -> v9; v10 is v9 there, v11 keeps fewer bytes in flight;
+//  - otherwise -> v10 (the two row tiles of a page share its loads).
+static int select_kernel(const mla_decode_params* p, int num_parts, int sm_count) {
+  (void)num_parts;
+  (void)sm_count;
+  const int64_t rows = rows_per_kv(p->s_q, p->h_q, p->h_kv);
+  const int64_t tiles = (rows + kTileM - 1) / kTileM;
+  if (tiles == 1) return 9;
+  return 10;
+}
+
+static cudaError_t launch_version(int v, const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
+  switch (v) {
+    case 1: return launch_decode_v1(a, dtype, tiles, st);
+    case 2: return launch_decode_v2(a, dtype, tiles, st);
+    case 3: return launch_decode_v3(a, dtype, tiles, st);
+    case 4: return launch_decode_v4(a, dtype, tiles, st);
+    case 5: return launch_decode_v5(a, dtype, tiles, num_blocks, st);
+    case 6: return launch_decode_v6(a, dtype, tiles, num_blocks, st);
+    case 7: return launch_decode_v7(a, dtype, tiles, num_blocks, st);
+    case 8: return launch_decode_v8(a, dtype, tiles, num_blocks, st);
+    case 9: return launch_decode_v9(a, dtype, tiles, num_blocks, st);
+    case 10: return launch_decode_v10(a, dtype, tiles, num_blocks, st);
+    default: return launch_decode_v11(a, dtype, tiles, num_blocks, st);
+  }
+}
+
+// Decode + combine of version v (resolved, >= 1) on `st`. A TMA rung whose KV
+// layout no tensor map can describe is UNSUPPORTED; under the automatic choice
+// (`automatic`) it runs v4 instead.
+static int launch_all(const mla_decode_params* p, int v, bool automatic, const DecodeArgs& a, cudaStream_t st) {
   const int tiles = (a.rows + kTileM - 1) / kTileM;
-  cudaError_t e = (p->kernel_version == 1)   ? launch_decode_v1(a, p->dtype, tiles, st)
-                  : (p->kernel_version == 2) ? launch_decode_v2(a, p->dtype, tiles, st)
-                  : (p->kernel_version == 3) ? launch_decode_v3(a, p->dtype, tiles, st)
-                  : (p->kernel_version == 4) ? launch_decode_v4(a, p->dtype, tiles, st)
-                  : (p->kernel_version == 5) ? launch_decode_v5(a, p->dtype, tiles, p->num_blocks, st)
-                  : (p->kernel_version == 6) ? launch_decode_v6(a, p->dtype, tiles, p->num_blocks, st)
-                  : (p->kernel_version == 7) ? launch_decode_v7(a, p->dtype, tiles, p->num_blocks, st)
-                  : (p->kernel_version == 8) ? launch_decode_v8(a, p->dtype, tiles, p->num_blocks, st)
-                  : (p->kernel_version == 9) ? launch_decode_v9(a, p->dtype, tiles, p->num_blocks, st)
-                                             : launch_decode_v10(a, p->dtype, tiles, p->num_blocks, st);
+  cudaError_t e = launch_version(v, a, p->dtype, tiles, p->num_blocks, st);
+  if (e == cudaErrorNotSupported && v >= 5) {
+    cudaGetLastError();
+    if (!automatic)
+      return fail(MLA_ERR_UNSUPPORTED,
+                  "kernel_version %d needs a TMA tensor map of the KV cache, and this layout (strides %lld / %lld / "
+                  "%lld elements) cannot be encoded; versions 1-4 or kernel_version 0 (auto) run it",
+                  v, (long long)p->kv_block_stride, (long long)p->kv_token_stride, (long long)p->kv_head_stride);
+    v = 4;
+    e = launch_version(v, a, p->dtype, tiles, p->num_blocks, st);
+  }
   if (e != cudaSuccess) return cuda_status(e, "decode kernel launch");
-  e = (p->kernel_version >= 5) ? launch_combine_pdl(a, p->dtype, st) : launch_combine(a, p->dtype, st);
+  e = (v >= 5) ? launch_combine_pdl(a, p->dtype, st) : launch_combine(a, p->dtype, st);
   if (e != cudaSuccess) return cuda_status(e, "combine kernel launch");
   return MLA_OK;
 }
 
-int mla_decode(const mla_decode_params* p, const int32_t* sched, const int32_t* nsplits, int num_parts, void* ws,
-               size_t ws_bytes, void* stream) {
-  int r = validate(p, sched, nsplits, num_parts, ws, ws_bytes);
-  if (r) return r;
-  r = ensure_device();
-  if (r) return r;
-  DecodeArgs a = make_args(p, sched, nsplits, num_parts, ws);
-  return launch_all(p, a, (cudaStream_t)stream);
+static int check_options(const mla_decode_options* o) {
+  if (!o) return MLA_OK;
+  if (o->dependent_launch != 0 && o->dependent_launch != 1)
+    return fail(MLA_ERR_INVALID_ARGUMENT, "options.dependent_launch must be 0 or 1 (got %d)", o->dependent_launch);
+  for (int i = 0; i < 7; ++i)
+    if (o->reserved[i] != 0) return fail(MLA_ERR_INVALID_ARGUMENT, "options.reserved[%d] must be 0 (got %d)", i, o->reserved[i]);
+  return MLA_OK;
 }
 
-int mla_bench_decode(const mla_decode_params* p, const int32_t* sched, const int32_t* nsplits, int num_parts, void* ws,
-                     size_t ws_bytes, void* stream, int warmup, int iters, int trials, float* us) {
+static int sm_count_of_current_device(int* sms) {
+  int dev = 0;
+  MLA_CK(cudaGetDevice(&dev));
+  MLA_CK(cudaDeviceGetAttribute(sms, cudaDevAttrMultiProcessorCount, dev));
+  return MLA_OK;
+}
+
+// Everything mla_decode and mla_bench_decode check before the first launch:
+// params, options, the device; the resolved version and the kernel arguments.
+static int prepare(const mla_decode_params* p, const mla_decode_options* o, const int32_t* sched, const int32_t* nsplits,
+                   int num_parts, void* ws, size_t ws_bytes, int* v, DecodeArgs* a) {
   int r = validate(p, sched, nsplits, num_parts, ws, ws_bytes);
+  if (!r) r = check_options(o);
+  if (!r) r = ensure_device();
   if (r) return r;
+  *v = p->kernel_version;
+  if (*v == MLA_KERNEL_AUTO) {
+    int sms = 0;
+    if ((r = sm_count_of_current_device(&sms))) return r;
+    *v = select_kernel(p, num_parts, sms);
+  }
+  *a = make_args(p, sched, nsplits, num_parts, ws);
+  a->dependent_launch = o ? o->dependent_launch : 1;
+  return MLA_OK;
+}
+
+int mla_select_kernel(const mla_decode_params* p, int num_parts, int sm_count, int* version) {
+  if (!p || !version) return fail(MLA_ERR_INVALID_ARGUMENT, "mla_select_kernel: NULL argument");
+  int r = check_shape(p->b, p->s_q, p->h_q, p->h_kv);
+  if (r) return r;
+  if (p->kernel_version < MLA_KERNEL_AUTO || p->kernel_version > MLA_KERNEL_VERSION_MAX)
+    return fail(MLA_ERR_UNSUPPORTED, "kernel_version %d out of range [0 (auto), %d]", p->kernel_version, MLA_KERNEL_VERSION_MAX);
+  if (num_parts < 1) return fail(MLA_ERR_INVALID_ARGUMENT, "num_sm_parts must be >= 1 (got %d)", num_parts);
+  if (sm_count < 1) return fail(MLA_ERR_INVALID_ARGUMENT, "sm_count must be >= 1 (got %d)", sm_count);
+  *version = p->kernel_version != MLA_KERNEL_AUTO ? p->kernel_version : select_kernel(p, num_parts, sm_count);
+  return MLA_OK;
+}
+
+int mla_decode(const mla_decode_params* p, const mla_decode_options* o, const int32_t* sched, const int32_t* nsplits,
+               int num_parts, void* ws, size_t ws_bytes, void* stream) {
+  int v = 0;
+  DecodeArgs a;
+  int r = prepare(p, o, sched, nsplits, num_parts, ws, ws_bytes, &v, &a);
+  if (r) return r;
+  return launch_all(p, v, p->kernel_version == MLA_KERNEL_AUTO, a, (cudaStream_t)stream);
+}
+
+int mla_bench_decode(const mla_decode_params* params, int n_params, const mla_decode_options* o, const int32_t* sched,
+                     const int32_t* nsplits, int num_parts, void* ws, size_t ws_bytes, void* stream, int warmup,
+                     int iters, int trials, float* us) {
+  if (!params || n_params < 1) return fail(MLA_ERR_INVALID_ARGUMENT, "mla_bench_decode: params must point to n_params >= 1 structs");
   if (warmup < 0 || iters < 1 || trials < 1 || !us)
-    return fail(MLA_ERR_INVALID_ARGUMENT, "bench: need warmup >= 0, iters >= 1, trials >= 1, non-NULL output");
-  r = ensure_device();
-  if (r) return r;
+    return fail(MLA_ERR_INVALID_ARGUMENT, "mla_bench_decode: need warmup >= 0, iters >= 1, trials >= 1 and a non-NULL output");
+  // every struct prepared (and so validated) before anything is launched
+  std::vector<DecodeArgs> args(n_params);
+  std::vector<int> versions(n_params);
+  for (int i = 0; i < n_params; ++i) {
+    const int r = prepare(&params[i], o, sched, nsplits, num_parts, ws, ws_bytes, &versions[i], &args[i]);
+    if (r) return fail(r, "mla_bench_decode: params[%d]: %s", i, std::string(mla::last_error()).c_str());
+  }
   cudaStream_t st = (cudaStream_t)stream;
-  DecodeArgs a = make_args(p, sched, nsplits, num_parts, ws);
-  for (int i = 0; i < warmup; ++i)
-    if ((r = launch_all(p, a, st))) return r;
+  auto call = [&](int i) {
+    const int k = i % n_params;
+    return launch_all(&params[k], versions[k], params[k].kernel_version == MLA_KERNEL_AUTO, args[k], st);
+  };
+  int status = MLA_OK;
+  for (int i = 0; i < warmup && status == MLA_OK; ++i) status = call(i);
+  if (status) return status;
   cudaEvent_t e0, e1;
-  CK(cudaEventCreate(&e0));
+  MLA_CK(cudaEventCreate(&e0));
   cudaError_t ce = cudaEventCreate(&e1);
   if (ce != cudaSuccess) { cudaEventDestroy(e0); return cuda_status(ce, "cudaEventCreate"); }
-  int status = MLA_OK;
   for (int t = 0; t < trials && status == MLA_OK; ++t) {
     ce = cudaEventRecord(e0, st);
     if (ce != cudaSuccess) { status = cuda_status(ce, "cudaEventRecord"); break; }
-    for (int i = 0; i < iters && status == MLA_OK; ++i) status = launch_all(p, a, st);
+    for (int i = 0; i < iters && status == MLA_OK; ++i) status = call(i);
     if (status) break;
     ce = cudaEventRecord(e1, st);
     if (ce == cudaSuccess) ce = cudaEventSynchronize(e1);
@@ -452,101 +511,6 @@ int mla_bench_decode(const mla_decode_params* p, const int32_t* sched, const int
   cudaEventDestroy(e0);
   cudaEventDestroy(e1);
   return status;
-}
-
-// ---------------------------------------------------------------- probes
-int mla_probe_copy_bandwidth(size_t bytes, int iters, double* gbps) {
-  if (!gbps || bytes == 0 || iters < 1) return fail(MLA_ERR_INVALID_ARGUMENT, "probe_copy: bad argument");
-  int r = ensure_device();
-  if (r) return r;
-  void *a = NULL, *b = NULL;
-  CK(cudaMalloc(&a, bytes));
-  cudaError_t e = cudaMalloc(&b, bytes);
-  cudaEvent_t e0 = NULL, e1 = NULL;
-  float ms = 0.f;
-  if (e == cudaSuccess) e = cudaMemset(a, 0x3c, bytes);
-  if (e == cudaSuccess) e = cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice);  // warm-up
-  if (e == cudaSuccess) e = cudaEventCreate(&e0);
-  if (e == cudaSuccess) e = cudaEventCreate(&e1);
-  if (e == cudaSuccess) e = cudaEventRecord(e0, 0);
-  for (int i = 0; i < iters && e == cudaSuccess; ++i) e = cudaMemcpyAsync((i & 1) ? a : b, (i & 1) ? b : a, bytes, cudaMemcpyDeviceToDevice, 0);
-  if (e == cudaSuccess) e = cudaEventRecord(e1, 0);
-  if (e == cudaSuccess) e = cudaEventSynchronize(e1);
-  if (e == cudaSuccess) e = cudaEventElapsedTime(&ms, e0, e1);
-  if (e0) cudaEventDestroy(e0);
-  if (e1) cudaEventDestroy(e1);
-  cudaFree(a);
-  if (b) cudaFree(b);
-  if (e != cudaSuccess) return cuda_status(e, "probe_copy");
-  *gbps = 2.0 * (double)bytes * iters / (ms * 1e-3) / 1e9;
-  return MLA_OK;
-}
-
-// cuBLAS loaded at run time (no link-time dependency).
-typedef int (*cublasCreate_t)(void**);
-typedef int (*cublasDestroy_t)(void*);
-typedef int (*cublasGemmEx_t)(void*, int, int, int, int, int, const void*, const void*, int, int, const void*, int, int,
-                              const void*, void*, int, int, int, int);
-
-__global__ void fill_random_bf16(__nv_bfloat16* x, size_t n, uint32_t seed) {
-  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-    uint32_t h = (uint32_t)i * 2654435761u ^ seed;
-    h ^= h >> 15; h *= 2246822519u; h ^= h >> 13; h *= 3266489917u; h ^= h >> 16;
-    float f = ((h & 0xffff) / 65535.f) * 2.f - 1.f;
-    if (fabsf(f) < 1e-3f) f = 0.5f;
-    x[i] = __float2bfloat16(f);
-  }
-}
-
-int mla_probe_gemm_bf16(int m, int n, int k, int iters, double* tflops) {
-  if (!tflops || m < 1 || n < 1 || k < 1 || iters < 1) return fail(MLA_ERR_INVALID_ARGUMENT, "probe_gemm: bad argument");
-  int r = ensure_device();
-  if (r) return r;
-  const char* env = getenv("MLA_CUBLAS_PATH");
-  const char* names[] = {env, "libcublas.so.13", "libcublas.so.12", "libcublas.so"};
-  void* h = NULL;
-  for (const char* nmv : names)
-    if (nmv && (h = dlopen(nmv, RTLD_NOW | RTLD_LOCAL))) break;
-  if (!h) return fail(MLA_ERR_UNSUPPORTED, "probe_gemm: cannot dlopen cuBLAS (set MLA_CUBLAS_PATH): %s", dlerror());
-  cublasCreate_t create = (cublasCreate_t)dlsym(h, "cublasCreate_v2");
-  cublasDestroy_t destroy = (cublasDestroy_t)dlsym(h, "cublasDestroy_v2");
-  cublasGemmEx_t gemm = (cublasGemmEx_t)dlsym(h, "cublasGemmEx");
-  if (!create || !destroy || !gemm) return fail(MLA_ERR_UNSUPPORTED, "probe_gemm: cuBLAS symbols missing");
-  void* handle = NULL;
-  int cs = create(&handle);
-  if (cs != 0) return fail(MLA_ERR_CUDA, "probe_gemm: cublasCreate failed (%d)", cs);
-  __nv_bfloat16 *A = NULL, *B = NULL, *C = NULL;
-  cudaError_t e = cudaMalloc(&A, (size_t)m * k * 2);
-  if (e == cudaSuccess) e = cudaMalloc(&B, (size_t)k * n * 2);
-  if (e == cudaSuccess) e = cudaMalloc(&C, (size_t)m * n * 2);
-  if (e == cudaSuccess) {
-    fill_random_bf16<<<1024, 256>>>(A, (size_t)m * k, 1234u);
-    fill_random_bf16<<<1024, 256>>>(B, (size_t)k * n, 98765u);
-    e = cudaGetLastError();
-  }
-  const float alpha = 1.f, beta = 0.f;
-  const int R_16BF = 14, COMPUTE_32F = 68, ALGO_DEFAULT = -1, OP_N = 0;
-  int gs = 0;
-  float ms = 0.f;
-  cudaEvent_t e0 = NULL, e1 = NULL;
-  // column-major: C[m x n] = A[m x k] * B[k x n]
-  auto call = [&]() { return gemm(handle, OP_N, OP_N, m, n, k, &alpha, A, R_16BF, m, B, R_16BF, k, &beta, C, R_16BF, m, COMPUTE_32F, ALGO_DEFAULT); };
-  for (int i = 0; i < 3 && e == cudaSuccess && gs == 0; ++i) gs = call();
-  if (e == cudaSuccess) e = cudaEventCreate(&e0);
-  if (e == cudaSuccess) e = cudaEventCreate(&e1);
-  if (e == cudaSuccess) e = cudaEventRecord(e0, 0);
-  for (int i = 0; i < iters && e == cudaSuccess && gs == 0; ++i) gs = call();
-  if (e == cudaSuccess) e = cudaEventRecord(e1, 0);
-  if (e == cudaSuccess) e = cudaEventSynchronize(e1);
-  if (e == cudaSuccess) e = cudaEventElapsedTime(&ms, e0, e1);
-  if (e0) cudaEventDestroy(e0);
-  if (e1) cudaEventDestroy(e1);
-  cudaFree(A); cudaFree(B); cudaFree(C);
-  destroy(handle);
-  if (e != cudaSuccess) return cuda_status(e, "probe_gemm");
-  if (gs != 0) return fail(MLA_ERR_CUDA, "probe_gemm: cublasGemmEx failed (status %d)", gs);
-  *tflops = 2.0 * m * (double)n * k * iters / (ms * 1e-3) / 1e12;
-  return MLA_OK;
 }
 
 }  // extern "C"

@@ -9,16 +9,11 @@
 
 #include "../include/mla.h"
 #include "../include/mla_bench.h"
+#include "status.cuh"
+
+using mla::fail;
 
 namespace {
-
-// Messages of this file: read them with mla_bench_last_error() (mla.h keeps its own).
-thread_local std::string g_bench_error;
-
-int fail(int status, const std::string& msg) {
-  g_bench_error = msg;
-  return status;
-}
 
 __device__ __forceinline__ uint32_t mix32(uint64_t x) {
   // splitmix64 finaliser, folded to 32 bits
@@ -51,12 +46,10 @@ __global__ void fill_random_kernel(T* p, size_t n, uint64_t seed, float scale) {
 
 }  // namespace
 
-extern "C" MLA_API const char* mla_bench_last_error(void) { return g_bench_error.c_str(); }
-
 extern "C" MLA_API int mla_fill_random(void* dev_ptr, size_t n, int dtype, uint64_t seed, float scale, void* stream) {
   if (dev_ptr == nullptr) return fail(MLA_ERR_INVALID_ARGUMENT, "mla_fill_random: dev_ptr is NULL");
   if (dtype != MLA_DTYPE_BF16 && dtype != MLA_DTYPE_FP16)
-    return fail(MLA_ERR_INVALID_ARGUMENT, "mla_fill_random: dtype must be MLA_DTYPE_BF16 (0) or MLA_DTYPE_FP16 (1), got " + std::to_string(dtype));
+    return fail(MLA_ERR_INVALID_ARGUMENT, "mla_fill_random: dtype must be MLA_DTYPE_BF16 (0) or MLA_DTYPE_FP16 (1), got %d", dtype);
   if (!std::isfinite(scale)) return fail(MLA_ERR_INVALID_ARGUMENT, "mla_fill_random: scale must be finite");
   if (n == 0) return MLA_OK;
   cudaStream_t s = static_cast<cudaStream_t>(stream);
@@ -67,47 +60,6 @@ extern "C" MLA_API int mla_fill_random(void* dev_ptr, size_t n, int dtype, uint6
     fill_random_kernel<<<blocks, threads, 0, s>>>(static_cast<__nv_bfloat16*>(dev_ptr), n, seed, scale);
   else
     fill_random_kernel<<<blocks, threads, 0, s>>>(static_cast<__half*>(dev_ptr), n, seed, scale);
-  cudaError_t e = cudaGetLastError();
-  if (e != cudaSuccess) return fail(e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver ? MLA_ERR_NO_DEVICE : MLA_ERR_CUDA,
-                                    std::string("mla_fill_random: launch failed: ") + cudaGetErrorString(e));
-  return MLA_OK;
+  return mla::cuda_status(cudaGetLastError(), "mla_fill_random: launch");
 }
 
-extern "C" MLA_API int mla_bench_decode_rotating(const mla_decode_params* params, int n_params, const int32_t* sched,
-                                                 const int32_t* num_splits, int num_sm_parts, void* workspace,
-                                                 size_t workspace_bytes, void* stream, int warmup, int iters, int trials,
-                                                 float* us_per_call_out) {
-  if (params == nullptr || n_params < 1) return fail(MLA_ERR_INVALID_ARGUMENT, "mla_bench_decode_rotating: params must point to n_params >= 1 structs");
-  if (warmup < 0 || iters < 1 || trials < 1 || us_per_call_out == nullptr)
-    return fail(MLA_ERR_INVALID_ARGUMENT, "mla_bench_decode_rotating: need warmup >= 0, iters >= 1, trials >= 1 and a non-NULL us_per_call_out");
-  cudaStream_t s = static_cast<cudaStream_t>(stream);
-  // One validated call per distinct params first, so a bad struct fails before timing.
-  for (int i = 0; i < n_params; ++i) {
-    int st = mla_decode(&params[i], sched, num_splits, num_sm_parts, workspace, workspace_bytes, stream);
-    if (st != MLA_OK) return fail(st, std::string("mla_bench_decode_rotating: params[") + std::to_string(i) + "]: " + mla_last_error());
-  }
-  for (int i = 0; i < warmup; ++i) {
-    int st = mla_decode(&params[i % n_params], sched, num_splits, num_sm_parts, workspace, workspace_bytes, stream);
-    if (st != MLA_OK) return fail(st, std::string("mla_bench_decode_rotating: warm-up: ") + mla_last_error());
-  }
-  cudaEvent_t a, b;
-  if (cudaEventCreate(&a) != cudaSuccess || cudaEventCreate(&b) != cudaSuccess)
-    return fail(MLA_ERR_CUDA, std::string("mla_bench_decode_rotating: cudaEventCreate: ") + cudaGetErrorString(cudaGetLastError()));
-  int status = MLA_OK;
-  for (int t = 0; t < trials && status == MLA_OK; ++t) {
-    cudaEventRecord(a, s);
-    for (int i = 0; i < iters; ++i) {
-      int st = mla_decode(&params[i % n_params], sched, num_splits, num_sm_parts, workspace, workspace_bytes, stream);
-      if (st != MLA_OK) { status = fail(st, std::string("mla_bench_decode_rotating: ") + mla_last_error()); break; }
-    }
-    cudaEventRecord(b, s);
-    cudaError_t e = cudaEventSynchronize(b);
-    float ms = 0.f;
-    if (e == cudaSuccess) e = cudaEventElapsedTime(&ms, a, b);
-    if (e != cudaSuccess && status == MLA_OK) status = fail(MLA_ERR_CUDA, std::string("mla_bench_decode_rotating: ") + cudaGetErrorString(e));
-    us_per_call_out[t] = ms * 1000.f / iters;
-  }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  return status;
-}

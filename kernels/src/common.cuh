@@ -39,6 +39,7 @@ struct DecodeArgs {
   int causal;
   int num_parts;
   float scale_log2;  // softmax_scale * log2(e)
+  int dependent_launch;  // mla_decode_options: the decode may be a programmatic dependent of the previous grid
 };
 
 __device__ __forceinline__ int clamp_len(int len, int max_blocks) {
@@ -133,6 +134,7 @@ cudaError_t launch_decode_v7(const DecodeArgs& a, int dtype, int tiles, int num_
 cudaError_t launch_decode_v8(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st);
 cudaError_t launch_decode_v9(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st);
 cudaError_t launch_decode_v10(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st);
+cudaError_t launch_decode_v11(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st);
 cudaError_t launch_combine(const DecodeArgs& a, int dtype, cudaStream_t st);
 cudaError_t launch_combine_pdl(const DecodeArgs& a, int dtype, cudaStream_t st);  // v5+: programmatic dependent launch
 

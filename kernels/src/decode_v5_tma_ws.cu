@@ -28,17 +28,17 @@
 //    promises that no cache data of tokens >= seqlen is read, which a 64-row
 //    TMA box would violate. The producer only signals that the stage is free.
 //  - If the tensor map cannot be encoded (unusual strides, no driver entry
-//    point), the launcher falls back to v4 (or fails when MLA_V5_STRICT=1).
+//    point), the launch reports MLA_ERR_UNSUPPORTED (the automatic choice
+//    then runs v4).
 //  - The combine kernel is launched as a programmatic dependent (PDL): the
 //    decode grid triggers launch_dependents at its start, the combine waits
 //    with griddepcontrol.wait, and its launch latency hides behind the decode
 //    tail (added after GPU run kernels-perf-2026-11-21-1; v5 and v6 both).
-//  - MLA_V5_CHAINS=3 or 4 in the environment: 3 or 4 S accumulator chains
-//    per warpgroup instead of 2 of 18 (tuning knob, read once per process).
+//  - S as 2 accumulator chains of 18 k-steps per warpgroup (NC): 3 or 4
+//    chains spilled 104-280 B and were no faster (kernels/PERF.md).
 // Still serial inside a page: S -> softmax -> PV (no softmax/GEMM overlap yet).
 // smem: Q 72 KB + 2 pages 144 KB + P 8 KB + 1 KB reductions + barriers + 1 KB alignment.
 #include <cuda.h>
-#include <stdlib.h>
 #include "tile_common.cuh"
 
 namespace mla {
@@ -95,7 +95,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
     setmaxnreg_dec<24>();
     if (tid != 256) return;
     prefetch_tensormap(&kv_map);
-    tma_page_producer<false>(a, &kv_map, kvh, sc, sKV, kTile, barFull, barEmpty, s_abort);
+    tma_page_producer(a, &kv_map, kvh, sc, sKV, kTile, barFull, barEmpty, s_abort);
     return;
   }
 
@@ -192,20 +192,10 @@ cudaError_t launch_v5(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cu
 
 cudaError_t launch_decode_v5(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
   CUtensorMap map;
-  cudaError_t fallback;
-  if (!tma_map_or_fallback(a, dtype, tiles, num_blocks, kPage, st, &map, &fallback)) return fallback;
-  dim3 grid(a.num_parts, a.h_kv, tiles);
-  static const int chains = [] {  // tuning knob: 2 (default), 3 or 4 S accumulator chains
-    const int c = env_digit("MLA_V5_CHAINS", 2);
-    return (c >= 2 && c <= 4) ? c : 2;
-  }();
-  if (dtype == 0)
-    return chains == 4   ? launch_v5<__nv_bfloat16, 4>(map, a, grid, st)
-           : chains == 3 ? launch_v5<__nv_bfloat16, 3>(map, a, grid, st)
-                         : launch_v5<__nv_bfloat16, 2>(map, a, grid, st);
-  return chains == 4 ? launch_v5<__half, 4>(map, a, grid, st)
-         : chains == 3 ? launch_v5<__half, 3>(map, a, grid, st)
-                       : launch_v5<__half, 2>(map, a, grid, st);
+  const cudaError_t e = tma_kv_map(a, num_blocks, kPage, &map);
+  if (e != cudaSuccess) return e;
+  const dim3 grid(a.num_parts, a.h_kv, tiles);
+  return dtype == 0 ? launch_v5<__nv_bfloat16, 2>(map, a, grid, st) : launch_v5<__half, 2>(map, a, grid, st);
 }
 
 }  // namespace mla

@@ -26,15 +26,13 @@
 //    first cut of v6 (GPU run kernels-perf-2026-11-21-1) ran at ~1.9 us per
 //    unit, no faster than v4.
 //    Default 3 chains of 12 (8 bytes of spill; GPU run 2: 993 us for
-//    h_q=128 against 1064 us with 4 chains of 9, 36 bytes of spill);
-//    MLA_V6_CHAINS=4 in the environment selects 4 (tuning knob, read once).
+//    h_q=128 against 1064 us with 4 chains of 9, 36 bytes of spill).
 //  - Combine by programmatic dependent launch, as in v5.
 // Partial units (fewer than 32 valid tokens) are loaded by their S owner with
-// zero-filling cp.async (no token >= seqlen is read); the TMA map falls back
-// to v4 exactly as in v5.
+// zero-filling cp.async (no token >= seqlen is read); a KV layout the TMA
+// map cannot describe is reported as in v5.
 // smem: Q 72 KB + 4 units 144 KB + P 8 KB + 1 KB (M, row sums) + barriers + 1 KB alignment.
 #include <cuda.h>
-#include <stdlib.h>
 #include "tile_common.cuh"
 
 namespace mla {
@@ -66,7 +64,7 @@ using Op = WgmmaS32PV256<T>;
 
 template <typename T, int NC>
 __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_constant__ CUtensorMap kv_map, DecodeArgs a) {
-  static_assert(NC == 3 || NC == 4, "3 or 4 S accumulator chains");
+  static_assert(NC == 3, "3 S accumulator chains (4 measured slower)");
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   const uint32_t raw = (uint32_t)__cvta_generic_to_shared(smem_raw);
   const uint32_t base = (raw + 1023u) & ~1023u;
@@ -300,12 +298,10 @@ cudaError_t launch_v6(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cu
 
 cudaError_t launch_decode_v6(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
   CUtensorMap map;
-  cudaError_t fallback;
-  if (!tma_map_or_fallback(a, dtype, tiles, num_blocks, kUnit, st, &map, &fallback)) return fallback;
-  dim3 grid(a.num_parts, a.h_kv, tiles);
-  static const int chains = env_digit("MLA_V6_CHAINS", 3) == 4 ? 4 : 3;  // tuning knob: 3 (default) or 4 S chains
-  if (dtype == 0) return chains == 3 ? launch_v6<__nv_bfloat16, 3>(map, a, grid, st) : launch_v6<__nv_bfloat16, 4>(map, a, grid, st);
-  return chains == 3 ? launch_v6<__half, 3>(map, a, grid, st) : launch_v6<__half, 4>(map, a, grid, st);
+  const cudaError_t e = tma_kv_map(a, num_blocks, kUnit, &map);
+  if (e != cudaSuccess) return e;
+  const dim3 grid(a.num_parts, a.h_kv, tiles);
+  return dtype == 0 ? launch_v6<__nv_bfloat16, 3>(map, a, grid, st) : launch_v6<__half, 3>(map, a, grid, st);
 }
 
 }  // namespace mla

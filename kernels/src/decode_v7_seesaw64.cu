@@ -168,26 +168,6 @@ __device__ __forceinline__ void exp_rows(float (&s)[32], float mu0, float mu1, f
   }
 }
 
-// C fragment of a 64x64 S tile -> A fragments of the 4 k-steps of P V.
-template <typename T>
-__device__ __forceinline__ void pack_p(const float (&p)[32], uint32_t (&pb)[16]) {
-#pragma unroll
-  for (int j = 0; j < 8; ++j) {
-    pb[2 * j + 0] = Pack<T>::pack(p[4 * j + 0], p[4 * j + 1]);  // row r0, keys 8j + 2q
-    pb[2 * j + 1] = Pack<T>::pack(p[4 * j + 2], p[4 * j + 3]);  // row r1
-  }
-}
-
-// P (as packed fragments) -> the swizzled [64 rows][64 keys] slab an SS wgmma reads.
-__device__ __forceinline__ void store_p(unsigned char* slab, const uint32_t (&pb)[16], int row0, int row1, int lane) {
-  const int within = (lane % 4) * 4;
-#pragma unroll
-  for (int j = 0; j < 8; ++j) {
-    *reinterpret_cast<uint32_t*>(slab + row0 * 128 + ((j ^ (row0 & 7)) << 4) + within) = pb[2 * j + 0];
-    *reinterpret_cast<uint32_t*>(slab + row1 * 128 + ((j ^ (row1 & 7)) << 4) + within) = pb[2 * j + 1];
-  }
-}
-
 // This thread's P fragments back from a swizzled P slab (the slots store_p
 // wrote for the same thread index of the other warpgroup), times f0 / f1 per row.
 template <typename T>
@@ -202,25 +182,6 @@ __device__ __forceinline__ void load_p_scaled(const unsigned char* slab, uint32_
     pb[2 * j + 1] = Pack<T>::pack(v1.x * f1, v1.y * f1);
   }
 }
-
-// O(64 x 256 of this warpgroup) += P V, P from registers (4 x m64n256k16 RS).
-template <typename T>
-__device__ __forceinline__ void pv_regs(float (&acc)[128], const uint32_t (&pb)[16], uint32_t sV) {
-  wgmma_fence();
-#pragma unroll
-  for (int ks = 0; ks < 4; ++ks) WgmmaWide<T>::pv_rs(acc, pb + 4 * ks, desc128(sV + ks * 16 * 128, kSlab, 1024));
-  wgmma_commit();
-}
-// The same with P from a swizzled smem slab (SS).
-template <typename T>
-__device__ __forceinline__ void pv_smem(float (&acc)[128], uint32_t sP, uint32_t sV) {
-  wgmma_fence();
-#pragma unroll
-  for (int ks = 0; ks < 4; ++ks)
-    WgmmaS32PV256<T>::pv(acc, desc128(sP + ks * 32, 16, 1024), desc128(sV + ks * 16 * 128, kSlab, 1024));
-  wgmma_commit();
-}
-
 
 // One consumer warpgroup's pass over a request piece. ROLE 0 owns the even
 // pages (A) and output columns 0..255, ROLE 1 the odd pages (B) and 256..511.
@@ -453,8 +414,8 @@ cudaError_t launch_v7(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cu
 
 cudaError_t launch_decode_v7(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
   CUtensorMap map;
-  cudaError_t fallback;
-  if (!tma_map_or_fallback(a, dtype, tiles, num_blocks, kPage, st, &map, &fallback)) return fallback;
+  const cudaError_t e = tma_kv_map(a, num_blocks, kPage, &map);
+  if (e != cudaSuccess) return e;
   dim3 grid(a.num_parts, a.h_kv, tiles);
   return dtype == 0 ? launch_v7<__nv_bfloat16>(map, a, grid, st) : launch_v7<__half>(map, a, grid, st);
 }

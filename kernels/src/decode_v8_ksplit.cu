@@ -26,23 +26,24 @@
 //    template per warpgroup (as v7) ptxas serialised every wgmma (C7514; v6
 //    has the same advisory).
 //  - KV loads carry an evict-first L2 policy when each page is read by one CTA
-//    (one row tile; MLA_V8_EVICT=0/1 overrides). Measured +0.5-1% when memory-bound.
-// Knobs kept for the record (read once per process; defaults = the measured best):
-//  - MLA_V8_PREFETCH=d (default 0): the producer also asks L2 for the page d
-//    places ahead. Measured on the H100: d=1 -7%, d=2 -20%, d=4 -40% when memory-bound.
-//  - MLA_V8_EARLY=1 (default 0): hand each stage back right when its P V
-//    completes (a wait before S) instead of after the next page's S. Within
-//    the run-to-run spread on the compute-bound configs, -1% memory-bound.
-// Partial last pages, PDL, fallback: as v5.
+//    (one row tile). Measured +0.5-1% when memory-bound.
+// Measured and not kept (kernels/PERF.md): an L2 prefetch of the page d places
+// ahead from the producer (d=1 -7%, d=2 -20% memory-bound); handing each stage
+// back before the next page's S instead of after it (within the spread
+// compute-bound, -1% memory-bound).
+// Partial last pages, the combine: as v5. Launched as a programmatic dependent
+// of the previous grid when the options allow it (mla_decode_options).
 // smem: as v5 (Q 72 KB of which the RoPE slab is exchange space, 2 stages 144 KB, P 8 KB).
-#include "trace.cuh"
-MLA_TRACE_DEFINE(v8)
 #include "ksplit.cuh"
 
 namespace mla {
 
+// v8 = ksplit.cuh's kernel with the plain softmax, the stage handed back after S.
 cudaError_t launch_decode_v8(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
-  return launch_ksplit_from_env<8>(a, dtype, tiles, num_blocks, st);
+  CUtensorMap map;
+  const cudaError_t e = tma_kv_map(a, num_blocks, kPage, &map);
+  if (e != cudaSuccess) return e;
+  return launch_ksplit<false, false, 1>(map, a, dtype, tiles, a.dependent_launch != 0, st);
 }
 
 }  // namespace mla

@@ -1,7 +1,11 @@
 // decode_v9_lazy.cu -- v9 "lazy": v8 with a cheaper page softmax (lazy running
 // max, two barriers per page instead of three) and early stage release.
 //
-// Why (measured on the H100 with the timeline probe, src/trace.cuh, at b=128
+// v9 = ksplit.cuh's kernel (v8) with kLazy: its page softmax is
+// softmax_half_page_lazy (ksplit.cuh), and the stage is handed back early where
+// several row tiles read each page.
+//
+// Why (measured on the H100 with a timeline probe, at b=128
 // h_q=128 s_k=8192; kernels/PERF.md, fourth session): a v8 page takes ~3800
 // cycles per warpgroup. ~2200 of them are the tensor phase (P V of the page
 // before, then S), which runs at the full wgmma rate; ~1500 are the page's
@@ -19,21 +23,20 @@
 //    only on pages that need it.
 //  - Early stage release when a page is read by several row tiles (tiles > 1,
 //    the compute-bound grids): wait for P V(n-1) alone and hand its stage back
-//    before issuing S(n), as v8's MLA_V8_EARLY. Measured: b=1 48.0 -> 45.8 us,
-//    h_q=128 within the run-to-run spread, memory-bound grids 1% slower (so
-//    there it stays off). MLA_V9_EARLY=0/1 overrides.
-// Everything else (layout, exchange, producer, knobs MLA_V9_PREFETCH and
-// MLA_V9_EVICT) is v8's: the kernel is ksplit.cuh's with kLazy = true.
-// MLA_V9_DRY=1 (bf16) runs the data-movement probe instead (consumer_dry: no
-// math, no output), the floor that the page stream alone sets for a grid.
-#include "trace.cuh"
-MLA_TRACE_DEFINE(v9)
+//    before issuing S(n). Measured: b=1 48.0 -> 45.8 us, h_q=128 within the
+//    run-to-run spread, memory-bound grids 1% slower (so there it stays off).
+// Everything else (layout, exchange, producer) is v8's.
 #include "ksplit.cuh"
 
 namespace mla {
 
 cudaError_t launch_decode_v9(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
-  return launch_ksplit_from_env<9>(a, dtype, tiles, num_blocks, st);
+  CUtensorMap map;
+  const cudaError_t e = tma_kv_map(a, num_blocks, kPage, &map);
+  if (e != cudaSuccess) return e;
+  const bool pdl = a.dependent_launch != 0;
+  return tiles > 1 ? launch_ksplit<true, true, 1>(map, a, dtype, tiles, pdl, st)
+                   : launch_ksplit<false, true, 1>(map, a, dtype, tiles, pdl, st);
 }
 
 }  // namespace mla

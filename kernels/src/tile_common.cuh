@@ -3,7 +3,6 @@
 // layout of the wgmma rungs, the Q-tile load, quad reductions of mma/wgmma C
 // fragments and the plain launcher. All device helpers are __forceinline__.
 #pragma once
-#include <stdlib.h>
 #include "common.cuh"
 #include "hopper_ptx.cuh"
 
@@ -156,7 +155,7 @@ __device__ __forceinline__ void init_page_barriers(volatile int* abort_flag, uin
   fence_mbarrier_init();
 }
 
-// ---- the TMA producer of the page-staged kernels (v5, v8) ----
+// ---- the TMA producer of the page-staged kernels (v5, v8-v10) ----
 // Page sequence of a partition: request pieces begin_req..end_req in order, the
 // pages of each piece in order; g counts them, and page g goes to stage g % 2.
 // One thread walks it: waits until the stage is free (empty barrier, one
@@ -165,11 +164,8 @@ __device__ __forceinline__ void init_page_barriers(volatile int* abort_flag, uin
 // valid tokens) is not loaded: the producer only arrives on its 9 full
 // barriers and the consumers load it with zero-filling cp.async (the ABI
 // promises that no cache data of tokens >= seqlen is read).
-// kHints (v8): each load also asks L2 for the page pf_dist places ahead in the
-// sequence (full pages only; pf_dist 0 = none), and the loads carry an
-// evict-first L2 policy when evict_first is set (data read once by one CTA).
-// on_page(g, 0) runs when page g's stage is free, on_page(g, 1) after its loads
-// are issued (the timeline probe of trace.cuh; a no-op otherwise).
+// evict_first (v8-v10 where one row tile reads each page): the loads carry an
+// evict-first L2 policy, since that data is read once.
 // kCluster > 1 (v10): the kCluster CTAs of a cluster walk the same page
 // sequence and share each page: the producer of rank r loads the slabs c with
 // c % kCluster == r once from L2 and multicasts them to every CTA of the
@@ -177,49 +173,19 @@ __device__ __forceinline__ void init_page_barriers(volatile int* abort_flag, uin
 // partner's bytes may land first: the tx-count goes negative until then), and
 // a stage is free only when the consumers of every CTA have handed it back
 // (the empty barriers count the arrivals of all kCluster CTAs).
-struct NoPageHook {
-  __device__ void operator()(uint32_t, int) const {}
-};
-template <bool kHints, int kCluster = 1, typename PageHook = NoPageHook>
+template <int kCluster = 1>
 __device__ __forceinline__ void tma_page_producer(const DecodeArgs& a, const CUtensorMap* map, int kvh,
                                                   const int32_t* sc, uint32_t sKV, uint32_t page_bytes,
                                                   uint32_t barFull, uint32_t barEmpty, volatile int* abort,
-                                                  int pf_dist = 0, bool evict_first = false,
-                                                  PageHook on_page = PageHook()) {
+                                                  bool evict_first = false) {
   constexpr int kSlabs = kDK / 64;
   const int begin_req = sc[0], begin_blk = sc[1], end_req = sc[2], end_blk = sc[3], begin_slot = sc[4];
-  // lookahead cursor for the L2 prefetch: (preq, pblk) inside piece pp
-  int preq = begin_req, pblk = 0;
-  Piece pp;
-  uint64_t policy = 0;
-  if (kHints) {
-    pp = make_piece(a, preq, begin_req, begin_blk, end_req, end_blk, begin_slot);
-    pblk = pp.blk_begin;
-    if (evict_first) policy = l2_evict_first_policy();
-  }
-  auto advance = [&]() {  // next page of the sequence (pblk == pp.blk_end at the end)
-    ++pblk;
-    while (pblk >= pp.blk_end && preq < end_req) {
-      ++preq;
-      pp = make_piece(a, preq, begin_req, begin_blk, end_req, end_blk, begin_slot);
-      pblk = pp.blk_begin;
-    }
-  };
-  if (kHints)
-    for (int i = 0; i < pf_dist; ++i) advance();
+  const uint64_t policy = evict_first ? l2_evict_first_policy() : 0;
   uint32_t g = 0;  // global page counter (same sequence as the consumers)
   for (int req = begin_req; req <= end_req; ++req) {
     const Piece pc = make_piece(a, req, begin_req, begin_blk, end_req, end_blk, begin_slot);
     const int64_t bt_row = (int64_t)req * a.bt_sb;
     for (int blk = pc.blk_begin; blk < pc.blk_end; ++blk, ++g) {
-      if (kHints && pf_dist > 0) {
-        if (pblk < pp.blk_end && pp.len - pblk * kPage >= kPage) {
-          const int ppage = a.block_table[(int64_t)preq * a.bt_sb + pblk];
-#pragma unroll 1
-          for (int c = 0; c < kSlabs; ++c) tma_prefetch_l2_4d(map, c * 64, kvh, 0, ppage);
-        }
-        advance();
-      }
       const uint32_t stage = g & 1, round = g >> 1;
       const bool whole = pc.len - blk * kPage >= kPage;
       // the page's block-table entry is read before the wait for the stage, so
@@ -227,7 +193,6 @@ __device__ __forceinline__ void tma_page_producer(const DecodeArgs& a, const CUt
       // following it on the way from "stage free" to "page landed"
       const int page = whole ? a.block_table[bt_row + blk] : 0;
       mbar_wait(barEmpty + 8 * stage, (round & 1) ^ 1, abort);
-      on_page(g, 0);
       const uint32_t full = barFull + stage * kSlabs * 8;
       if (whole) {
         const uint32_t dst = sKV + stage * page_bytes;
@@ -237,17 +202,20 @@ __device__ __forceinline__ void tma_page_producer(const DecodeArgs& a, const CUt
           if (kCluster > 1) {
             if (c % kCluster == (int)cluster_ctarank())  // read again per page: 24 registers hold no more
               tma_load_4d_multicast(dst + c * kSlab, map, c * 64, kvh, 0, page, full + 8 * c, (1u << kCluster) - 1);
-          } else if (kHints && evict_first) tma_load_4d_hint(dst + c * kSlab, map, c * 64, kvh, 0, page, full + 8 * c, policy);
+          } else if (evict_first) tma_load_4d_hint(dst + c * kSlab, map, c * 64, kvh, 0, page, full + 8 * c, policy);
           else tma_load_4d(dst + c * kSlab, map, c * 64, kvh, 0, page, full + 8 * c);
         }
       } else {
 #pragma unroll
         for (int c = 0; c < kSlabs; ++c) mbar_arrive(full + 8 * c);
       }
-      on_page(g, 1);
     }
   }
 }
+
+// The lazy running max of v9 and v11: a row's max (log2 units) moves only when a
+// page's row maximum passes it by more than this (P stays below 2^8).
+constexpr float kLazyMax = 8.f;
 
 // ---- C-fragment rows (mma.sync / wgmma: a quad of 4 lanes shares a row) ----
 __device__ __forceinline__ float quad_max(float x) {
@@ -281,6 +249,45 @@ __device__ __forceinline__ void store_p_pair(unsigned char* pP, int row0, int ro
   const int within = (lane % 4) * 4;
   *reinterpret_cast<uint32_t*>(pP + row0 * 128 + ((chunk ^ (row0 & 7)) << 4) + within) = Pack<T>::pack(p0, p1);
   *reinterpret_cast<uint32_t*>(pP + row1 * 128 + ((chunk ^ (row1 & 7)) << 4) + within) = Pack<T>::pack(p2, p3);
+}
+
+// ---- whole-page P tiles (v7, v11): one warpgroup holds all 64 keys of a page ----
+// C fragment of a 64x64 S tile -> A fragments of the 4 k-steps of P V.
+template <typename T>
+__device__ __forceinline__ void pack_p(const float (&p)[32], uint32_t (&pb)[16]) {
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+    pb[2 * j + 0] = Pack<T>::pack(p[4 * j + 0], p[4 * j + 1]);  // row r0, keys 8j + 2q
+    pb[2 * j + 1] = Pack<T>::pack(p[4 * j + 2], p[4 * j + 3]);  // row r1
+  }
+}
+
+// P (as packed fragments) -> the swizzled [64 rows][64 keys] slab an SS wgmma reads.
+__device__ __forceinline__ void store_p(unsigned char* slab, const uint32_t (&pb)[16], int row0, int row1, int lane) {
+  const int within = (lane % 4) * 4;
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+    *reinterpret_cast<uint32_t*>(slab + row0 * 128 + ((j ^ (row0 & 7)) << 4) + within) = pb[2 * j + 0];
+    *reinterpret_cast<uint32_t*>(slab + row1 * 128 + ((j ^ (row1 & 7)) << 4) + within) = pb[2 * j + 1];
+  }
+}
+
+// O(64 x 256 of this warpgroup) += P V, P from registers (4 x m64n256k16 RS).
+template <typename T>
+__device__ __forceinline__ void pv_regs(float (&acc)[128], const uint32_t (&pb)[16], uint32_t sV) {
+  wgmma_fence();
+#pragma unroll
+  for (int ks = 0; ks < 4; ++ks) WgmmaWide<T>::pv_rs(acc, pb + 4 * ks, desc128(sV + ks * 16 * 128, kSlab, 1024));
+  wgmma_commit();
+}
+// The same with P from a swizzled smem slab (SS).
+template <typename T>
+__device__ __forceinline__ void pv_smem(float (&acc)[128], uint32_t sP, uint32_t sV) {
+  wgmma_fence();
+#pragma unroll
+  for (int ks = 0; ks < 4; ++ks)
+    WgmmaS32PV256<T>::pv(acc, desc128(sP + ks * 32, 16, 1024), desc128(sV + ks * 16 * 128, kSlab, 1024));
+  wgmma_commit();
 }
 
 // Online-softmax rescale of a warpgroup's 64 x 256 fp32 O fragment (m64n256
@@ -379,24 +386,13 @@ __device__ __forceinline__ void epilogue_two_wg(const DecodeArgs& a, const Piece
   bar_consumers();
 }
 
-// Host: tuning knob from the environment (the caller keeps it in a static, so
-// it is read once per process): a single digit 0..9, or `dflt`.
-inline int env_digit(const char* name, int dflt) {
-  const char* e = getenv(name);
-  return (e && e[0] >= '0' && e[0] <= '9' && e[1] == 0) ? e[0] - '0' : dflt;
-}
-
-// Host: the KV tensor map of the TMA rungs (v5..v9; boxes of box_tokens
-// tokens x 64 columns). True with *map made; false
-// when the cache cannot be described by one, with *res = the documented
-// fallback's launch (v4), or cudaErrorNotSupported under MLA_V5_STRICT=1 (the
-// GPU check's switch, so that a silent fallback cannot pass for the rung).
-inline bool tma_map_or_fallback(const DecodeArgs& a, int dtype, int tiles, int num_blocks, int box_tokens,
-                                cudaStream_t st, CUtensorMap* map, cudaError_t* res) {
-  if (make_kv_map(a, num_blocks, box_tokens, map)) return true;
-  static const bool strict = env_digit("MLA_V5_STRICT", 0) == 1;
-  *res = strict ? cudaErrorNotSupported : launch_decode_v4(a, dtype, tiles, st);
-  return false;
+// Host: the KV tensor map of the TMA rungs (v5..v11; boxes of box_tokens
+// tokens x 64 columns). When the cache cannot be described by one (strides the
+// TMA unit cannot encode), the launch fails with cudaErrorNotSupported, which
+// mla_decode reports as MLA_ERR_UNSUPPORTED; the automatic choice
+// (kernel_version 0) then runs v4 instead.
+inline cudaError_t tma_kv_map(const DecodeArgs& a, int num_blocks, int box_tokens, CUtensorMap* map) {
+  return make_kv_map(a, num_blocks, box_tokens, map) ? cudaSuccess : cudaErrorNotSupported;
 }
 
 // Host: the launch configuration of a grid in clusters of cluster_z CTAs along

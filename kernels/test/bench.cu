@@ -1,4 +1,4 @@
-// bench.cu -- tiny benchmark driver for libmla: ceiling probes, then every
+// bench.cu -- tiny benchmark driver for libmla: the two ceilings, then every
 // kernel version on FlashMLA's decode shapes. Accounting (FlashMLA's):
 //   FLOPs = 2*b*h_q*s_q*s_k*(576+512)
 //   bytes = 2*b*(s_q*h_q*576 + s_k*h_kv*576 + s_q*h_q*512)
@@ -21,9 +21,6 @@
 #include <string>
 #include <vector>
 #include "mla.h"
-#ifdef MLA_TRACE
-#include <dlfcn.h>
-#endif
 
 #define CHECK(call)                                                                                \
   do {                                                                                             \
@@ -60,11 +57,11 @@ int main(int argc, char** argv) {
   printf("device: %s, %d SMs, sm clock %d MHz, mem clock %d MHz, bus %d bit, L2 %lld MB\n", pr.name, pr.sm_count,
          pr.sm_clock_khz / 1000, pr.mem_clock_khz / 1000, pr.mem_bus_width_bits, (long long)pr.l2_cache_bytes >> 20);
   double gbps = 0, tf = 0;
-  CHECK(mla_probe_copy_bandwidth((size_t)2 << 30, 20, &gbps));
-  printf("probe: device-to-device copy (2 GiB x 20, read+write): %.0f GB/s\n", gbps);
-  int gs = getenv("MLA_BENCH_NO_GEMM") ? MLA_ERR_UNSUPPORTED : mla_probe_gemm_bf16(8192, 8192, 8192, 20, &tf);
-  if (gs == MLA_OK) printf("probe: cuBLAS bf16 GEMM 8192^3: %.0f TFLOP/s\n", tf);
-  else printf("probe: cuBLAS bf16 GEMM unavailable: %s\n", mla_last_error());
+  CHECK(mla_measure_copy_bandwidth((size_t)2 << 30, 20, &gbps));
+  printf("ceiling: device-to-device copy (2 GiB x 20, read+write): %.0f GB/s\n", gbps);
+  int gs = getenv("MLA_BENCH_NO_GEMM") ? MLA_ERR_UNSUPPORTED : mla_measure_gemm_bf16(8192, 8192, 8192, 20, NULL, &tf);
+  if (gs == MLA_OK) printf("ceiling: cuBLAS bf16 GEMM 8192^3: %.0f TFLOP/s\n", tf);
+  else printf("ceiling: cuBLAS bf16 GEMM unavailable: %s\n", mla_last_error());
 
   std::vector<Cfg> cfgs = {{128, 1, 16, 1, 8192, 0},  {128, 1, 32, 1, 8192, 0},  {128, 1, 64, 1, 8192, 0},
                            {128, 1, 128, 1, 8192, 0}, {128, 1, 128, 1, 8192, 1}, {1, 1, 128, 1, 32768, 0},
@@ -131,10 +128,6 @@ int main(int argc, char** argv) {
     CHECK(mla_malloc(&lse1, l_elems * 4));
     int parts;
     CHECK(mla_get_num_sm_parts(c.s_q, c.h_q, c.h_kv, &parts));
-    if (const char* e = getenv("MLA_BENCH_PARTS")) {  // experiment: N CTAs in all instead of one per SM
-      const int tiles = (c.s_q * (c.h_q / c.h_kv) + 63) / 64, n = atoi(e) / (tiles * c.h_kv);
-      if (n >= 1) parts = n;
-    }
     CHECK(mla_malloc(&sched, parts * MLA_SCHED_INTS * 4));
     CHECK(mla_malloc(&ns, (c.b + 1) * 4));
     CHECK(mla_plan((const int32_t*)len_d, c.b, c.s_q, c.h_q, c.h_kv, pages_per_req, parts, (int32_t*)sched, (int32_t*)ns, NULL));
@@ -163,7 +156,7 @@ int main(int argc, char** argv) {
       p.lse = (float*)((v == 1) ? lse1 : lse);
       const int warm = v == 1 ? 1 : 5, iters = v == 1 ? 3 : 20, trials = v == 1 ? 3 : 7;
       std::vector<float> us(trials);
-      CHECK(mla_bench_decode(&p, (const int32_t*)sched, (const int32_t*)ns, parts, ws, wsb, NULL, warm, iters, trials, us.data()));
+      CHECK(mla_bench_decode(&p, 1, NULL, (const int32_t*)sched, (const int32_t*)ns, parts, ws, wsb, NULL, warm, iters, trials, us.data()));
       float med = median(us);
       const float spread = (*std::max_element(us.begin(), us.end()) - *std::min_element(us.begin(), us.end())) / med * 100.f;
       // rotating over page sets (DRAM-resident KV)
@@ -177,7 +170,7 @@ int main(int argc, char** argv) {
           for (int i = 0; i < iters; ++i) {
             mla_decode_params pr2 = p;
             pr2.block_table = (const int32_t*)bt_d + (size_t)(i % rot_used) * c.b * pages_per_req;
-            CHECK(mla_decode(&pr2, (const int32_t*)sched, (const int32_t*)ns, parts, ws, wsb, NULL));
+            CHECK(mla_decode(&pr2, NULL, (const int32_t*)sched, (const int32_t*)ns, parts, ws, wsb, NULL));
           }
           CHECK(mla_event_record(e1, NULL));
           CHECK(mla_event_synchronize(e1));
@@ -193,8 +186,8 @@ int main(int argc, char** argv) {
         CHECK(mla_synchronize());
         // final call of each version used page set 0? re-run both on set 0 for the cross-check
         mla_decode_params a = p; a.kernel_version = 1; a.out = out1; a.lse = (float*)lse1;
-        CHECK(mla_decode(&a, (const int32_t*)sched, (const int32_t*)ns, parts, ws, wsb, NULL));
-        CHECK(mla_decode(&p, (const int32_t*)sched, (const int32_t*)ns, parts, ws, wsb, NULL));
+        CHECK(mla_decode(&a, NULL, (const int32_t*)sched, (const int32_t*)ns, parts, ws, wsb, NULL));
+        CHECK(mla_decode(&p, NULL, (const int32_t*)sched, (const int32_t*)ns, parts, ws, wsb, NULL));
         CHECK(mla_synchronize());
         std::vector<uint16_t> o1(o_elems), o2(o_elems);
         std::vector<float> l1(l_elems), l2(l_elems);
@@ -219,21 +212,6 @@ int main(int argc, char** argv) {
       snprintf(line, sizeof line, "%-34s v%d %9.1f us %6.0f GB/s %6.1f TFLOP/s", name, v, tt, bytes / (tt * 1e-6) / 1e9,
                flops / (tt * 1e-6) / 1e12);
       summary.push_back(line);
-#ifdef MLA_TRACE
-      // timeline probe build (make trace): dump the instrumented kernel's buffer of its last call
-      char sym[64];
-      snprintf(sym, sizeof sym, "mla_trace_read_v%d", v);
-      if (auto rd = (int (*)(void*))dlsym(RTLD_DEFAULT, sym)) {
-        std::vector<unsigned long long> tb((size_t)132 * 3 * 65 * 8);
-        CHECK(mla_synchronize());
-        if (rd(tb.data()) == 0) {
-          const char* dir = getenv("MLA_TRACE_DIR");
-          char fn[512];
-          snprintf(fn, sizeof fn, "%s/trace-v%d-cfg%zu.bin", dir ? dir : ".", v, ci);
-          if (FILE* f = fopen(fn, "wb")) { fwrite(tb.data(), 8, tb.size(), f); fclose(f); printf("trace -> %s\n", fn); }
-        }
-      }
-#endif
       fflush(stdout);
     }
     mla_free(q); mla_free(bt_d); mla_free(len_d); mla_free(out); mla_free(lse); mla_free(out1); mla_free(lse1);

@@ -126,7 +126,11 @@ static bool run_case(const Case& c, int version, uint32_t seed) {
   p.dtype = c.dtype; p.b = b; p.s_q = s_q; p.h_q = h_q; p.h_kv = h_kv; p.d_k = D; p.d_v = DV;
   p.num_blocks = num_blocks; p.block_size = P; p.max_blocks_per_seq = max_blocks; p.causal = c.causal;
   p.kernel_version = version; p.softmax_scale = (float)scale;
-  API(mla_decode(&p, (const int32_t*)dsched, (const int32_t*)dns, parts, dws, ws, stream));
+  // every other case launches plainly (options.dependent_launch = 0), the rest with the defaults
+  mla_decode_options plain;
+  mla_default_options(&plain);
+  plain.dependent_launch = 0;
+  API(mla_decode(&p, (seed & 1) ? &plain : NULL, (const int32_t*)dsched, (const int32_t*)dns, parts, dws, ws, stream));
   API(mla_stream_synchronize(stream));
 
   std::vector<uint16_t> out(out_elems);
@@ -225,8 +229,8 @@ static bool api_checks() {
   auto expect = [&](int got, int want, const char* what) {
     if (got != want) { printf("  api check '%s': got %d want %d (%s)\n", what, got, want, mla_last_error()); ok = false; }
   };
-  expect(mla_decode(NULL, &dummy_i, &dummy_i, 1, NULL, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "NULL params");
-  expect(mla_decode(&p, &dummy_i, &dummy_i, 1, NULL, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "NULL q");
+  expect(mla_decode(NULL, NULL, &dummy_i, &dummy_i, 1, NULL, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "NULL params");
+  expect(mla_decode(&p, NULL, &dummy_i, &dummy_i, 1, NULL, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "NULL q");
   static __align__(16) char fake[64];
   p.q = fake; p.kvcache = fake; p.block_table = (const int32_t*)fake; p.cache_seqlens = (const int32_t*)fake;
   p.out = fake; p.lse = (float*)fake;
@@ -236,16 +240,38 @@ static bool api_checks() {
   p.kv_token_stride = 576; p.kv_block_stride = 576 * 64; p.block_table_batch_stride = 1;
   p.out_head_stride = 512; p.out_seq_stride = 512 * 16; p.out_batch_stride = 512 * 16;
   mla_decode_params t;
-  t = p; t.d_k = 512; expect(mla_decode(&t, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_UNSUPPORTED, "d_k 512");
-  t = p; t.block_size = 32; expect(mla_decode(&t, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_UNSUPPORTED, "block 32");
-  t = p; t.h_kv = 3; expect(mla_decode(&t, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "h_q % h_kv");
-  t = p; t.s_q = 0; expect(mla_decode(&t, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "s_q 0");
-  t = p; t.b = 0; expect(mla_decode(&t, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "b 0");
-  t = p; t.dtype = 7; expect(mla_decode(&t, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "dtype");
+  t = p; t.d_k = 512; expect(mla_decode(&t, NULL, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_UNSUPPORTED, "d_k 512");
+  t = p; t.block_size = 32; expect(mla_decode(&t, NULL, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_UNSUPPORTED, "block 32");
+  t = p; t.h_kv = 3; expect(mla_decode(&t, NULL, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "h_q % h_kv");
+  t = p; t.s_q = 0; expect(mla_decode(&t, NULL, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "s_q 0");
+  t = p; t.b = 0; expect(mla_decode(&t, NULL, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "b 0");
+  t = p; t.dtype = 7; expect(mla_decode(&t, NULL, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "dtype");
   t = p; t.kernel_version = MLA_KERNEL_VERSION_MAX + 1;
-  expect(mla_decode(&t, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_UNSUPPORTED, "version MAX+1");
-  t = p; t.q_head_stride = 577; expect(mla_decode(&t, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_UNSUPPORTED, "q stride 577");
-  t = p; expect(mla_decode(&t, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "workspace too small");
+  expect(mla_decode(&t, NULL, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_UNSUPPORTED, "version MAX+1");
+  t = p; t.q_head_stride = 577; expect(mla_decode(&t, NULL, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_UNSUPPORTED, "q stride 577");
+  t = p; expect(mla_decode(&t, NULL, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_INVALID_ARGUMENT, "workspace too small");
+  t = p; t.kernel_version = -1;
+  expect(mla_decode(&t, NULL, &dummy_i, &dummy_i, 1, fake, 0, NULL), MLA_ERR_UNSUPPORTED, "version -1");
+  mla_decode_options o;
+  expect(mla_default_options(&o), MLA_OK, "default options");
+  expect(o.dependent_launch == 1 ? MLA_OK : -1, MLA_OK, "default dependent_launch is 1");
+  o.dependent_launch = 2;
+  expect(mla_decode(&p, &o, &dummy_i, &dummy_i, 1, fake, 1 << 20, NULL), MLA_ERR_INVALID_ARGUMENT, "dependent_launch 2");
+  mla_default_options(&o);
+  o.reserved[3] = 1;
+  expect(mla_decode(&p, &o, &dummy_i, &dummy_i, 1, fake, 1 << 20, NULL), MLA_ERR_INVALID_ARGUMENT, "options.reserved");
+  // the automatic choice needs no device; an explicit version is returned as it is
+  int v = -1;
+  t = p; t.kernel_version = MLA_KERNEL_AUTO; t.h_q = 16;
+  expect(mla_select_kernel(&t, 132, 132, &v), MLA_OK, "select h_q=16");
+  expect(v >= MLA_KERNEL_VERSION_MIN && v <= MLA_KERNEL_VERSION_MAX ? MLA_OK : -1, MLA_OK, "auto picks a rung (h_q=16)");
+  t.h_q = 128;
+  expect(mla_select_kernel(&t, 66, 132, &v), MLA_OK, "select h_q=128");
+  expect(v >= MLA_KERNEL_VERSION_MIN && v <= MLA_KERNEL_VERSION_MAX ? MLA_OK : -1, MLA_OK, "auto picks a rung (h_q=128)");
+  t.kernel_version = 7;
+  expect(mla_select_kernel(&t, 66, 132, &v) == MLA_OK && v == 7 ? MLA_OK : -1, MLA_OK, "explicit version kept");
+  expect(mla_select_kernel(&t, 66, 0, &v), MLA_ERR_INVALID_ARGUMENT, "sm_count 0");
+  expect(strcmp(mla_kernel_name(MLA_KERNEL_AUTO), "auto") == 0 ? MLA_OK : -1, MLA_OK, "kernel name of 0 is auto");
   printf("%s  api argument validation\n", ok ? "PASS" : "FAIL");
   return ok;
 }
@@ -253,15 +279,15 @@ static bool api_checks() {
 int main(int argc, char** argv) {
   // selftest [--quick] [--versions LO-HI]
   bool quick = false;
-  int vlo = MLA_KERNEL_VERSION_MIN, vhi = MLA_KERNEL_VERSION_MAX;
+  int vlo = MLA_KERNEL_AUTO, vhi = MLA_KERNEL_VERSION_MAX;  // 0: the automatic choice
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "--quick") == 0) quick = true;
     else if (strcmp(argv[i], "--versions") == 0 && i + 1 < argc) {
       if (sscanf(argv[++i], "%d-%d", &vlo, &vhi) != 2) { printf("bad --versions (want LO-HI)\n"); return 2; }
     }
   }
-  printf("libmla selftest (abi %d, sizeof params %d, sizeof props %d)\n", mla_abi_version(), mla_sizeof_params(),
-         mla_sizeof_device_props());
+  printf("libmla selftest (abi %d, sizeof params %d, sizeof options %d, sizeof props %d)\n", mla_abi_version(),
+         mla_sizeof_params(), mla_sizeof_options(), mla_sizeof_device_props());
   int n = 0;
   int st = mla_device_count(&n);
   if (st != MLA_OK) {

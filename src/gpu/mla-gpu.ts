@@ -13,7 +13,7 @@ import { Rng } from "../numeric/rng";
 import { blocksFor, BLOCK_SIZE, validatePagedKvCache } from "../paged/cache";
 import { DecodeProblem } from "../mla/decode";
 import { checkRandomShape, RandomShape } from "../mla/random-problem";
-import { check, DTYPE_CODE, GpuUnavailableError, loadNative, NativeLib, SCHED_INTS, STATUS } from "./native";
+import { check, DTYPE_CODE, GpuUnavailableError, KERNEL_AUTO, loadNative, NativeLib, SCHED_INTS, STATUS } from "./native";
 
 export const KERNEL_HEAD_DIM_K = 576;
 export const KERNEL_HEAD_DIM_V = 512;
@@ -67,8 +67,18 @@ export interface Plan {
   numSplits: Int32Array;
 }
 
+/** Options of a decode call (mla_decode_options; the defaults are the library's). */
+export interface DecodeOptions {
+  /** 0 (default): the automatic choice for the shape; 1..MLA_KERNEL_VERSION_MAX: that rung */
+  kernelVersion?: number;
+  /** launch the decode as a programmatic dependent of the previous kernel where that measured faster (default true) */
+  dependentLaunch?: boolean;
+}
+
 export interface GpuDecodeResult {
   dtype: HalfDtype;
+  /** the rung that ran (the automatic choice resolved) */
+  kernelVersion: number;
   /** [b, sQ, hQ, 512] bit patterns */
   out: Uint16Array;
   /** [b, hQ, sQ] */
@@ -83,7 +93,8 @@ export class MlaGpu {
     const lib = loadNative();
     const count = [0];
     const st = lib.fn.mla_device_count(count);
-    if (st !== STATUS.OK) throw new GpuUnavailableError(`no CUDA device: ${lib.fn.mla_last_error() || lib.fn.mla_status_string(st)}`);
+    // the library's message says which: no NVIDIA driver, a driver too old for its CUDA runtime, or no device
+    if (st !== STATUS.OK) throw new GpuUnavailableError(lib.fn.mla_last_error() || `no CUDA device (${lib.fn.mla_status_string(st)})`);
     if (count[0] < 1) throw new GpuUnavailableError("no CUDA device: the driver reports 0 devices");
     checkInt("MlaGpu.open", "device", device, 0, count[0] - 1);
     check(lib, "mla_set_device", lib.fn.mla_set_device(device));
@@ -151,7 +162,7 @@ export class MlaGpu {
 
   fillRandom(buf: DeviceBuffer, dtype: HalfDtype, seed: number, scale = 1): void {
     checkDtype("MlaGpu.fillRandom", "dtype", dtype);
-    check(this.lib, "mla_fill_random", this.lib.fn.mla_fill_random(buf.ptr, Math.floor(buf.bytes / 2), DTYPE_CODE[dtype], BigInt(seed), scale, null), true);
+    check(this.lib, "mla_fill_random", this.lib.fn.mla_fill_random(buf.ptr, Math.floor(buf.bytes / 2), DTYPE_CODE[dtype], BigInt(seed), scale, null));
   }
 
   synchronize(): void {
@@ -202,9 +213,12 @@ export class MlaGpu {
    * One decode step on the GPU for a host-side problem (the same object the
    * TS reference takes). Outputs are poisoned before the launch.
    */
-  decode(problem: DecodeProblem, opts: { kernelVersion?: number } = {}): GpuDecodeResult {
+  decode(problem: DecodeProblem, opts: DecodeOptions = {}): GpuDecodeResult {
     const fn = "MlaGpu.decode";
     if (typeof problem !== "object" || problem === null) throw new MlaArgumentError(fn, "problem", "a DecodeProblem", problem);
+    const kernelVersion = opts.kernelVersion ?? KERNEL_AUTO;
+    checkInt(fn, "kernelVersion", kernelVersion, KERNEL_AUTO, this.kernelVersions().length);
+    const options = this.options(fn, opts);
     const cache = validatePagedKvCache(fn, problem.cache);
     const { b, sQ, hQ } = problem;
     checkInt(fn, "b", b, 1);
@@ -240,19 +254,38 @@ export class MlaGpu {
       const plan = this.planOnDevice(cache.cacheSeqlens, sQ, hQ, cache.hKv, cache.maxBlocksPerSeq, owned);
       const params = this.params({
         dtype: cache.dtype, b, sQ, hQ, hKv: cache.hKv, numBlocks: cache.numBlocks, maxBlocksPerSeq: cache.maxBlocksPerSeq,
-        causal: problem.causal, scale, kernelVersion: opts.kernelVersion ?? 1,
+        causal: problem.causal, scale, kernelVersion,
         q: q.ptr, kv: kv.ptr, table: table.ptr, seqlens: plan.seqlens.ptr, out: out.ptr, lse: lse.ptr,
       });
-      check(this.lib, "mla_decode", this.lib.fn.mla_decode(params, plan.sched.ptr, plan.numSplits.ptr, plan.numSmParts, plan.workspace?.ptr ?? null, plan.workspaceBytes, null));
+      check(this.lib, "mla_decode", this.lib.fn.mla_decode(params, options, plan.sched.ptr, plan.numSplits.ptr, plan.numSmParts, plan.workspace?.ptr ?? null, plan.workspaceBytes, null));
       this.synchronize();
       return {
         dtype: cache.dtype,
+        kernelVersion: this.selectKernel(params, plan.numSmParts),
         out: this.download(out, new Uint16Array(b * sQ * hQ * KERNEL_HEAD_DIM_V)),
         lse: this.download(lse, new Float32Array(b * hQ * sQ)),
       };
     } finally {
       owned.forEach((x) => x.release());
     }
+  }
+
+  /** The rung a call with these params runs (kernel_version 0 resolved by the library's rule). */
+  selectKernel(params: Record<string, unknown>, numSmParts: number): number {
+    const out = [0];
+    check(this.lib, "mla_select_kernel", this.lib.fn.mla_select_kernel(params, numSmParts, this.props().smCount, out));
+    return out[0];
+  }
+
+  /** mla_decode_options from DecodeOptions (validated). */
+  options(fn: string, opts: DecodeOptions): Record<string, unknown> {
+    const o: Record<string, unknown> = {};
+    check(this.lib, "mla_default_options", this.lib.fn.mla_default_options(o));
+    if (opts.dependentLaunch !== undefined) {
+      if (typeof opts.dependentLaunch !== "boolean") throw new MlaArgumentError(fn, "dependentLaunch", "a boolean", opts.dependentLaunch);
+      o.dependent_launch = opts.dependentLaunch ? 1 : 0;
+    }
+    return o;
   }
 
   /** The C struct for contiguous FlashMLA layouts. */
@@ -278,14 +311,14 @@ export class MlaGpu {
   /** Device-to-device copy bandwidth, GB/s counting bytes read plus written. */
   probeCopyBandwidth(bytes = 2 ** 30, iters = 20): number {
     const out = [0];
-    check(this.lib, "mla_probe_copy_bandwidth", this.lib.fn.mla_probe_copy_bandwidth(bytes, iters, out));
+    check(this.lib, "mla_measure_copy_bandwidth", this.lib.fn.mla_measure_copy_bandwidth(bytes, iters, out));
     return out[0];
   }
 
   /** Dense bf16 GEMM rate through cuBLAS, TFLOP/s. */
   probeGemmBf16(m = 8192, n = 8192, k = 8192, iters = 20): number {
     const out = [0];
-    check(this.lib, "mla_probe_gemm_bf16", this.lib.fn.mla_probe_gemm_bf16(m, n, k, iters, out));
+    check(this.lib, "mla_measure_gemm_bf16", this.lib.fn.mla_measure_gemm_bf16(m, n, k, iters, null, out));
     return out[0];
   }
 
@@ -365,7 +398,9 @@ export class DeviceDecode {
   }
 
   /** Median-free raw timings: microseconds per decode step (decode + combine) for each trial. */
-  bench(kernelVersion: number, opts: { warmup?: number; iters?: number; trials?: number } = {}): number[] {
+  bench(kernelVersion: number, opts: { warmup?: number; iters?: number; trials?: number; dependentLaunch?: boolean } = {}): number[] {
+    checkInt("DeviceDecode.bench", "kernelVersion", kernelVersion, KERNEL_AUTO, this.gpu.kernelVersions().length);
+    const options = this.gpu.options("DeviceDecode.bench", opts);
     const warmup = opts.warmup ?? 3;
     const iters = opts.iters ?? 20;
     const trials = opts.trials ?? 5;
@@ -377,12 +412,16 @@ export class DeviceDecode {
     const us = new Float32Array(trials);
     check(
       lib,
-      "mla_bench_decode_rotating",
-      lib.fn.mla_bench_decode_rotating(arr, this.structs.length, this.plan.sched.ptr, this.plan.numSplits.ptr, this.plan.numSmParts,
+      "mla_bench_decode",
+      lib.fn.mla_bench_decode(arr, this.structs.length, options, this.plan.sched.ptr, this.plan.numSplits.ptr, this.plan.numSmParts,
         this.plan.workspace?.ptr ?? null, this.plan.workspaceBytes, null, warmup, iters, trials, us),
-      true,
     );
     return Array.from(us);
+  }
+
+  /** The rung a bench or decode of this problem runs for `kernelVersion` (0: the automatic choice). */
+  selectKernel(kernelVersion: number): number {
+    return this.gpu.selectKernel({ ...this.structs[0], kernel_version: kernelVersion }, this.plan.numSmParts);
   }
 
   release(): void {

@@ -24,6 +24,10 @@ export const STATUS = {
 } as const;
 
 export const DTYPE_CODE = { bf16: 0, fp16: 1 } as const;
+/** mla_abi_version() of the libmla this binding is written for (kernels/include/mla.h). */
+export const ABI_VERSION = 2;
+/** kernel_version 0: the library picks the rung for the shape (mla_select_kernel). */
+export const KERNEL_AUTO = 0;
 export const SCHED_INTS = 8;
 
 /** No usable library or device: the reason says what to do. */
@@ -66,6 +70,7 @@ export interface NativeLib {
   koffi: Koffi;
   paramsType: unknown;
   propsType: unknown;
+  optionsType: unknown;
   fn: Record<string, NativeFn>;
 }
 
@@ -74,11 +79,12 @@ let cachedError: GpuUnavailableError | null = null;
 
 const PROTOTYPES = [
   "const char* mla_last_error()",
-  "const char* mla_bench_last_error()",
   "const char* mla_status_string(int status)",
   "int mla_abi_version()",
   "const char* mla_kernel_name(int kernel_version)",
   "int mla_sizeof_params()",
+  "int mla_sizeof_options()",
+  "int mla_default_options(_Out_ mla_decode_options* options)",
   "int mla_sizeof_device_props()",
   "int mla_device_count(_Out_ int* count)",
   "int mla_set_device(int device)",
@@ -92,11 +98,12 @@ const PROTOTYPES = [
   "int mla_get_num_sm_parts(int s_q, int h_q, int h_kv, _Out_ int* parts)",
   "int mla_plan(const void* seqlens, int b, int s_q, int h_q, int h_kv, int max_blocks_per_seq, int parts, void* sched, void* num_splits, void* stream)",
   "int mla_workspace_bytes(int b, int s_q, int h_q, int h_kv, int parts, _Out_ size_t* bytes)",
-  "int mla_decode(const mla_decode_params* params, const void* sched, const void* num_splits, int parts, void* workspace, size_t workspace_bytes, void* stream)",
-  "int mla_bench_decode_rotating(const mla_decode_params* params, int n_params, const void* sched, const void* num_splits, int parts, void* workspace, size_t workspace_bytes, void* stream, int warmup, int iters, int trials, _Out_ float* us)",
+  "int mla_select_kernel(const mla_decode_params* params, int parts, int sm_count, _Out_ int* kernel_version)",
+  "int mla_decode(const mla_decode_params* params, const mla_decode_options* options, const void* sched, const void* num_splits, int parts, void* workspace, size_t workspace_bytes, void* stream)",
+  "int mla_bench_decode(const mla_decode_params* params, int n_params, const mla_decode_options* options, const void* sched, const void* num_splits, int parts, void* workspace, size_t workspace_bytes, void* stream, int warmup, int iters, int trials, _Out_ float* us)",
   "int mla_fill_random(void* ptr, size_t n, int dtype, uint64_t seed, float scale, void* stream)",
-  "int mla_probe_copy_bandwidth(size_t bytes, int iters, _Out_ double* gbps)",
-  "int mla_probe_gemm_bf16(int m, int n, int k, int iters, _Out_ double* tflops)",
+  "int mla_measure_copy_bandwidth(size_t bytes, int iters, _Out_ double* gbps)",
+  "int mla_measure_gemm_bf16(int m, int n, int k, int iters, const char* cublas_path, _Out_ double* tflops)",
 ];
 
 /** Loads libmla once. Throws GpuUnavailableError with instructions when it cannot. */
@@ -132,6 +139,9 @@ export function loadNative(): NativeLib {
       max_blocks_per_seq: "int32_t", causal: "int32_t", kernel_version: "int32_t",
       softmax_scale: "float", reserved: "int32_t",
     });
+    const optionsType = koffi.struct("mla_decode_options", {
+      dependent_launch: "int32_t", reserved: koffi.array("int32_t", 7),
+    });
     const propsType = koffi.struct("mla_device_props", {
       total_global_mem: "int64_t", l2_cache_bytes: "int64_t",
       sm_count: "int32_t", sm_clock_khz: "int32_t", mem_clock_khz: "int32_t", mem_bus_width_bits: "int32_t",
@@ -148,13 +158,16 @@ export function loadNative(): NativeLib {
         throw new GpuUnavailableError(`${file} lacks ${name} (${(e as Error).message}): rebuild it with \`make kernels\`.`);
       }
     }
-    // The struct layouts must agree with the header, or every call would misread its arguments.
-    const cSizes = [fn.mla_sizeof_params(), fn.mla_sizeof_device_props()];
-    const jsSizes = [koffi.sizeof(paramsType), koffi.sizeof(propsType)];
-    if (cSizes[0] !== jsSizes[0] || cSizes[1] !== jsSizes[1]) {
+    // The ABI and the struct layouts must agree with the header, or every call would misread its arguments.
+    if (fn.mla_abi_version() !== ABI_VERSION) {
+      throw new GpuUnavailableError(`${file} has ABI version ${fn.mla_abi_version()}, this code needs ${ABI_VERSION}: rebuild it with \`make kernels\`.`);
+    }
+    const cSizes = [fn.mla_sizeof_params(), fn.mla_sizeof_device_props(), fn.mla_sizeof_options()];
+    const jsSizes = [koffi.sizeof(paramsType), koffi.sizeof(propsType), koffi.sizeof(optionsType)];
+    if (cSizes.some((c, i) => c !== jsSizes[i])) {
       throw new GpuUnavailableError(`struct layout mismatch between ${file} (${cSizes}) and src/gpu/native.ts (${jsSizes}): rebuild the library from this checkout.`);
     }
-    cached = { path: file, koffi, paramsType, propsType, fn };
+    cached = { path: file, koffi, paramsType, propsType, optionsType, fn };
     return cached;
   } catch (e) {
     cachedError = e instanceof GpuUnavailableError ? e : new GpuUnavailableError(String((e as Error).message ?? e));
@@ -163,8 +176,8 @@ export function loadNative(): NativeLib {
 }
 
 /** Throws GpuCallError carrying libmla's message unless status is 0. */
-export function check(lib: NativeLib, fn: string, status: number, bench = false): void {
+export function check(lib: NativeLib, fn: string, status: number): void {
   if (status === STATUS.OK) return;
-  const msg = bench ? lib.fn.mla_bench_last_error() : lib.fn.mla_last_error();
+  const msg = lib.fn.mla_last_error();
   throw new GpuCallError(fn, status, msg || lib.fn.mla_status_string(status));
 }
