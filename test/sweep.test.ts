@@ -6,7 +6,9 @@ import { MlaArgumentError } from "../src/errors";
 import { decodeBytes } from "../src/roofline/accounting";
 import { parseCsv, csvLine, CsvAppender, RESULT_COLUMNS } from "../src/sweep/csv";
 import { configId, expandConfigs, loadSweepDefinition, loadSweepDirectory, parseSweepDefinition, resolveKernelVersions, SweepDefinitionError } from "../src/sweep/definitions";
-import { generateSeqlens, Mulberry32, seqlenStats } from "../src/sweep/seqlens";
+import { generateSeqlens, seqlenStats } from "../src/sweep/seqlens";
+import { Rng } from "../src/numeric/rng";
+import * as crypto from "crypto";
 import { estimateSeconds, measureCeilings, planRun, runSweeps, RunConfig, ImplRun, ProgressSink } from "../src/sweep/runner";
 import { aggregateTrials, loadRun, recordedRun, toTrialRows } from "../src/sweep/aggregate";
 import { gitState, openRunSidecar, readSidecar, runDirFor } from "../src/sweep/provenance";
@@ -39,11 +41,11 @@ const KV = [
 ];
 
 describe("sweep/seqlens", () => {
-  it("mulberry32 matches the reference stream (seed 0)", () => {
-    const r = new Mulberry32(0);
+  it("the one PRNG (Rng) is mulberry32: the reference stream of seed 0", () => {
+    const r = new Rng(0);
     assert.deepStrictEqual([r.nextU32(), r.nextU32(), r.nextU32()], [1144304738, 1416247, 958946056]);
   });
-  it("is deterministic and pinned (the Python baseline checks the same values)", () => {
+  it("is deterministic and pinned", () => {
     const a = generateSeqlens({ b: 8, sQ: 1, meanSk: 4096, dist: "normal", seed: 0 });
     assert.deepStrictEqual(Array.from(a), [602, 4676, 2793, 4833, 467, 4936, 3303, 2418]);
     assert.deepStrictEqual(Array.from(generateSeqlens({ b: 4, sQ: 2, meanSk: 100, dist: "normal", seed: 12345 })), [175, 200, 18, 135]);
@@ -58,6 +60,21 @@ describe("sweep/seqlens", () => {
     assert.ok(Math.abs(s.sd / 4096 - 1) < 0.03, `sd ${s.sd}`);
     assert.ok(s.min >= 2);
     assert.ok(s.max <= 8192 * 4);
+  });
+  it("every data/sweeps file expands to the very lengths the recorded runs were measured on", () => {
+    // sha256 of JSON [[sweep, configId, lengths], ...] over planRun's order, taken before the
+    // generator moved into src/numeric/rng.ts: a change of stream, normal or clip shows here.
+    const defs = loadSweepDirectory(REPO_SWEEPS);
+    const pinned = {
+      full: [54, 5984, "a5a70c2cf72d6f2b90cc1d0a343e6c64dca297529bdd26183fc8486215a25bce"],
+      quick: [25, 2866, "6fe66beda913e5876637b11b4186da580d253f0ce96d1ddad60790f264c1f9d3"],
+    };
+    for (const quick of [false, true]) {
+      const plan = planRun(defs, { quick, impls: ["ours", "torch", "flashmla"], kernelVersions: KV });
+      const lens = plan.map((p) => [p.cfg.sweep, p.cfg.configId, Array.from(p.cfg.seqlens)]);
+      const sha = crypto.createHash("sha256").update(JSON.stringify(lens)).digest("hex");
+      assert.deepStrictEqual([plan.length, plan.reduce((a, p) => a + p.cfg.seqlens.length, 0), sha], pinned[quick ? "quick" : "full"]);
+    }
   });
   it("fixed gives the mean everywhere; bad input names the argument", () => {
     assert.deepStrictEqual(Array.from(generateSeqlens({ b: 3, sQ: 1, meanSk: 64, dist: "fixed", seed: 0 })), [64, 64, 64]);
