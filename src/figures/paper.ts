@@ -10,11 +10,12 @@
  * experiment that lost (v6 "seesaw" is slower than v5 "tma_ws"); every rate is computed with the FLOP/byte counts of
  * src/roofline/accounting.ts on the actual mean cache length.
  */
+import { checkRun, fastestOurs, isMeasured, RunContext, runContext, SWEEPS } from "../analysis/run";
 import { MlaArgumentError } from "../errors";
-import { Ceilings, datasheetFor, Datasheet, ridgePoint, rooflineTimeSeconds } from "../roofline/accounting";
+import { Ceilings, ridgePoint, rooflineTimeSeconds } from "../roofline/accounting";
 import type { AggRow, LoadedRun } from "../sweep/aggregate";
 import type { FigureSpec } from "./render";
-import { caption, CaptionProvenance, colorFor, dashFor, formatTick, markerFor, OKABE_ITO, paperLayout } from "./style";
+import { caption, colorFor, dashFor, formatTick, markerFor, OKABE_ITO, paperLayout } from "./style";
 
 export interface PaperFigure {
   name: string;
@@ -36,72 +37,6 @@ export type FigureResult = PaperFigure | SkippedFigure;
 
 export function isSkipped(f: FigureResult): f is SkippedFigure {
   return (f as SkippedFigure).skipped !== undefined;
-}
-
-/** Sweep names as in data/sweeps/*.json. */
-export const SWEEPS = {
-  grid: "flashmla-grid",
-  heads: "heads",
-  seqlen: "seqlen",
-  batch: "batch",
-  speculative: "speculative",
-  ladder: "ladder",
-  targets: "targets",
-} as const;
-
-export interface RunContext {
-  provenance: CaptionProvenance;
-  datasheet?: Datasheet;
-  /** FLOP/s and bytes/s as measured by the probes in this run, when present */
-  measured?: Ceilings;
-  /** datasheet ceilings for the run's GPU, when known */
-  sheet?: Ceilings;
-  /** measured if present, else datasheet: the one used for "% of roofline" */
-  best?: Ceilings;
-  bestIsMeasured: boolean;
-}
-
-function checkRun(fn: string, run: unknown): LoadedRun {
-  if (typeof run !== "object" || run === null || !Array.isArray((run as LoadedRun).agg)) throw new MlaArgumentError(fn, "run", "a LoadedRun (src/sweep/aggregate.ts loadRun)", run);
-  return run as LoadedRun;
-}
-
-export function runContext(run: LoadedRun): RunContext {
-  checkRun("runContext", run);
-  const p = run.provenance;
-  const firstDate = run.trials.map((t) => t.started_at).filter((d) => d && !Number.isNaN(Date.parse(d))).sort()[0];
-  const provenance: CaptionProvenance = {
-    gpuName: p?.device?.name ?? "unknown GPU (run.json missing)",
-    date: p?.date ?? firstDate ?? new Date(0).toISOString(),
-    smCount: p?.device?.smCount,
-    runId: run.runId,
-    gitCommit: p?.gitCommit && p.gitCommit !== "unknown" ? p.gitCommit : undefined,
-    driver: p?.nvidiaSmi?.driver_version,
-    cudaRuntime: p?.device?.cudaRuntime,
-  };
-  const ds = datasheetFor(provenance.gpuName);
-  const measured = run.measured.copyGBps && run.measured.gemmTflops ? { bandwidth: run.measured.copyGBps * 1e9, flops: run.measured.gemmTflops * 1e12 } : undefined;
-  const sheet = ds ? { bandwidth: ds.bandwidth, flops: ds.bf16Flops } : undefined;
-  return { provenance, datasheet: ds, measured, sheet, best: measured ?? sheet, bestIsMeasured: measured !== undefined };
-}
-
-const ok = (r: AggRow): boolean => r.n > 0 && Number.isFinite(r.us_median);
-
-/** Fastest kernel version of "ours" per configuration (lowest median time), plus every other implementation. */
-export function fastestOurs(rows: AggRow[]): AggRow[] {
-  if (!Array.isArray(rows)) throw new MlaArgumentError("fastestOurs", "rows", "an array of AggRow", rows);
-  const best = new Map<string, AggRow>();
-  const others: AggRow[] = [];
-  for (const r of rows) {
-    if (r.impl !== "ours") {
-      others.push(r);
-      continue;
-    }
-    const k = `${r.sweep}|${r.config_id}`;
-    const prev = best.get(k);
-    if (!prev || r.us_median < prev.us_median) best.set(k, r);
-  }
-  return [...best.values(), ...others];
 }
 
 function byLabel(rows: AggRow[]): Map<string, AggRow[]> {
@@ -144,7 +79,7 @@ function ceilingNote(ctx: RunContext): string {
 }
 
 function rowsOf(run: LoadedRun, sweep: string): AggRow[] {
-  return run.agg.filter((r) => r.sweep === sweep && ok(r));
+  return run.agg.filter((r) => r.sweep === sweep && isMeasured(r));
 }
 
 function sourceOf(run: LoadedRun, rows: AggRow[]): string {
@@ -160,7 +95,7 @@ export function rooflineFigure(run: LoadedRun): FigureResult {
   const name = "roofline";
   const ctx = runContext(run);
   // The fastest kernel per configuration only: the other versions' points belong to the ladder figure.
-  const rows = fastestOurs(run.agg.filter(ok));
+  const rows = fastestOurs(run.agg.filter(isMeasured));
   if (rows.length === 0) return { name, title, skipped: "no successful measurements in the run" };
   if (!ctx.best) return { name, title, skipped: `no ceilings: no probe results and no datasheet entry for "${ctx.provenance.gpuName}"` };
   const xs = rows.map((r) => r.intensity);
@@ -421,7 +356,7 @@ export function speedupFigure(run: LoadedRun): FigureResult {
   checkRun("speedupFigure", run);
   const name = "speedup-over-baselines";
   const title = "Speed-up of our fastest measured kernel over the baselines";
-  const all = fastestOurs(run.agg.filter(ok).filter((r) => r.sweep !== SWEEPS.ladder));
+  const all = fastestOurs(run.agg.filter(isMeasured).filter((r) => r.sweep !== SWEEPS.ladder));
   const ours = all.filter((r) => r.impl === "ours");
   const baselines = [...new Set(all.filter((r) => r.impl !== "ours").map((r) => r.impl))].sort();
   if (ours.length === 0) return { name, title, skipped: "no successful measurements of our kernels" };

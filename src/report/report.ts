@@ -7,8 +7,8 @@
  */
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
+import { fastestOurs, isMeasured, runContext, SWEEPS } from "../analysis/run";
 import type { AggRow, LoadedRun } from "../sweep/aggregate";
-import { fastestOurs, runContext, SWEEPS } from "../figures/paper";
 import type { FigureManifest } from "../figures/cli";
 import { ridgePoint, rooflineTimeSeconds } from "../roofline/accounting";
 
@@ -40,7 +40,7 @@ function geomean(v: number[]): number {
 export function keyNumbers(run: LoadedRun): KeyNumber[] {
   if (typeof run !== "object" || run === null || !Array.isArray(run.agg)) throw new MlaArgumentError("keyNumbers", "run", "a LoadedRun", run);
   const out: KeyNumber[] = [];
-  const ok = run.agg.filter((r) => r.n > 0 && Number.isFinite(r.us_median));
+  const ok = run.agg.filter(isMeasured);
   const ours = fastestOurs(ok).filter((r) => r.impl === "ours");
   const ctx = runContext(run);
 

@@ -9,16 +9,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
+import { median, quantile } from "../analysis/run";
 import { arithmeticIntensity } from "../roofline/accounting";
 import { readCsvFile, resultKey, RESULT_COLUMNS } from "./csv";
 import { readSidecar, RunProvenance } from "./provenance";
-
-// arquero 8 is ESM-only; Node >= 20.19 can require() it. Typed loosely on purpose:
-// the few verbs used here are stable across arquero versions.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-function aq(): any {
-  return require("arquero");
-}
 
 /** One trial as parsed from CSV (numbers converted, booleans from "true"/"false"). */
 export interface TrialRow {
@@ -114,55 +108,23 @@ export function implLabel(impl: string, kernelVersion: string, kernelName: strin
   return impl;
 }
 
-/** Median and spread per sweep x config x impl x kernel version. */
+/** Median and spread per sweep x config x impl x kernel version, in order of first appearance. */
 export function aggregateTrials(rows: TrialRow[]): AggRow[] {
   if (!Array.isArray(rows)) throw new MlaArgumentError("aggregateTrials", "rows", "an array of TrialRow", rows);
-  if (rows.length === 0) return [];
-  const A = aq();
-  const op = A.op;
-  const keys = ["sweep", "config_id", "impl", "kernel_version"];
-  const all = A.from(rows.map((r) => ({ ...r, ok: r.status === "ok" && Number.isFinite(r.us) ? 1 : 0 })));
-  const counts = all
-    .groupby(keys)
-    .rollup({ n_error: "d => op.sum(1 - d.ok)", n_all: op.count() })
-    .objects() as { sweep: string; config_id: string; impl: string; kernel_version: string; n_error: number }[];
-  const ok = all.filter("d => d.ok === 1");
-  const stats = (
-    ok.numRows() === 0
-      ? []
-      : ok
-          .groupby(keys)
-          .rollup({
-            n: op.count(),
-            us_median: op.median("us"),
-            us_min: op.min("us"),
-            us_max: op.max("us"),
-            us_q1: op.quantile("us", 0.25),
-            us_q3: op.quantile("us", 0.75),
-            gbps_median: op.median("gbps"),
-            gbps_min: op.min("gbps"),
-            gbps_max: op.max("gbps"),
-            tflops_median: op.median("tflops"),
-            tflops_min: op.min("tflops"),
-            tflops_max: op.max("tflops"),
-          })
-          .objects()
-  ) as Record<string, number | string>[];
-  const k = (r: { sweep: string; config_id: string; impl: string; kernel_version: string }): string => `${r.sweep}|${r.config_id}|${r.impl}|${r.kernel_version}`;
-  const statBy = new Map(stats.map((s) => [k(s as never), s]));
-  const firstBy = new Map<string, TrialRow>();
-  const lastErr = new Map<string, string>();
+  const groups = new Map<string, TrialRow[]>();
   for (const r of rows) {
-    const key = k(r);
-    if (!firstBy.has(key)) firstBy.set(key, r);
-    if (r.status !== "ok" && r.error) lastErr.set(key, r.error);
+    const key = `${r.sweep}|${r.config_id}|${r.impl}|${r.kernel_version}`;
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
   }
   const out: AggRow[] = [];
-  for (const c of counts) {
-    const key = k(c);
-    const f = firstBy.get(key)!;
-    const s = statBy.get(key);
-    const num = (name: string): number => (s ? Number(s[name]) : NaN);
+  for (const g of groups.values()) {
+    const f = g[0];
+    const ok = g.filter((r) => r.status === "ok" && Number.isFinite(r.us));
+    const col = (k: "us" | "gbps" | "tflops"): number[] => ok.map((r) => r[k]);
+    const q = (k: "us" | "gbps" | "tflops", p: number): number => quantile(col(k), p) ?? NaN;
+    const lastErr = [...g].reverse().find((r) => r.status !== "ok" && r.error)?.error ?? "";
     const meanSk = Number.isFinite(f.actual_mean_sk) ? f.actual_mean_sk : f.mean_sk;
     out.push({
       sweep: f.sweep,
@@ -181,21 +143,21 @@ export function aggregateTrials(rows: TrialRow[]): AggRow[] {
       sk_dist: f.sk_dist,
       causal: f.causal,
       intensity: arithmeticIntensity({ b: f.b, sQ: f.s_q, hQ: f.h_q, hKv: f.h_kv, meanSk }),
-      n: s ? Number(s.n) : 0,
-      n_error: c.n_error,
-      error: s ? "" : lastErr.get(key) ?? "",
-      us_median: num("us_median"),
-      us_min: num("us_min"),
-      us_max: num("us_max"),
-      us_q1: num("us_q1"),
-      us_q3: num("us_q3"),
-      us_iqr: num("us_q3") - num("us_q1"),
-      gbps_median: num("gbps_median"),
-      gbps_min: num("gbps_min"),
-      gbps_max: num("gbps_max"),
-      tflops_median: num("tflops_median"),
-      tflops_min: num("tflops_min"),
-      tflops_max: num("tflops_max"),
+      n: ok.length,
+      n_error: g.length - ok.length,
+      error: ok.length ? "" : lastErr,
+      us_median: q("us", 0.5),
+      us_min: q("us", 0),
+      us_max: q("us", 1),
+      us_q1: q("us", 0.25),
+      us_q3: q("us", 0.75),
+      us_iqr: q("us", 0.75) - q("us", 0.25),
+      gbps_median: q("gbps", 0.5),
+      gbps_min: q("gbps", 0),
+      gbps_max: q("gbps", 1),
+      tflops_median: q("tflops", 0.5),
+      tflops_min: q("tflops", 0),
+      tflops_max: q("tflops", 1),
       source: f.source,
     });
   }
@@ -225,12 +187,6 @@ export interface LoadedRun {
   files: string[];
   /** notes from the baselines (baselines.json), e.g. why FlashMLA was not run */
   baselineNotes: Record<string, unknown>;
-}
-
-function median(v: number[]): number | undefined {
-  const s = v.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return undefined;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** Loads everything a figure or the report needs from one run folder. */

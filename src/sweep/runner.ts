@@ -13,6 +13,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { median } from "../analysis/run";
 import { MlaArgumentError } from "../errors";
 import { decodeBytes, decodeFlops, rooflineTimeSeconds, Ceilings, DATASHEETS } from "../roofline/accounting";
 import { CEILING_COLUMNS, CsvAppender, readCsvFile, RESULT_COLUMNS, resultKey } from "./csv";
@@ -324,11 +325,7 @@ export async function measureCeilings(outDir: string, probes: CeilingProbes, tri
     csv.close();
   }
   const all = readCsvFile(path.join(outDir, "ceilings.csv")).rows;
-  const med = (name: string): number | undefined => {
-    const v = all.filter((r) => r.name === name && r.status === "ok").map((r) => Number(r.value)).sort((a, b) => a - b);
-    if (v.length === 0) return undefined;
-    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
+  const med = (name: string): number | undefined => median(all.filter((r) => r.name === name && r.status === "ok").map((r) => Number(r.value)));
   return { copyGBps: med("copy_bandwidth"), gemmTflops: med("bf16_gemm"), errors };
 }
 
