@@ -24,7 +24,7 @@ import {
 } from "../src/artifact/check-repro";
 import { MlaArgumentError } from "../src/errors";
 import { loadRun } from "../src/sweep/aggregate";
-import { csvLine, RESULT_COLUMNS } from "../src/sweep/csv";
+import { csvText, RESULT_COLUMNS } from "../src/sweep/csv";
 
 const ROOT = path.join(__dirname, "..", "..");
 const H100 = "NVIDIA H100 80GB HBM3";
@@ -45,7 +45,7 @@ function cfgId([b, sq, hq, sk]: Spec["cfg"]): string {
 
 function writeRun(dir: string, specs: Spec[], o: { gpu?: string; quick?: boolean; power?: string } = {}): string {
   fs.mkdirSync(dir, { recursive: true });
-  const files: Record<string, string> = {};
+  const files: Record<string, Record<string, unknown>[]> = {};
   for (const s of specs) {
     const impl = s.impl ?? "ours";
     const file = impl === "ours" ? "results.csv" : `results-${impl}.csv`;
@@ -58,10 +58,10 @@ function writeRun(dir: string, specs: Spec[], o: { gpu?: string; quick?: boolean
         warmup: 5, iters: 30, trial: t, us, gbps: Number.isFinite(us) ? 1000 / us : NaN, tflops: Number.isFinite(us) ? 10 / us : NaN,
         status: Number.isFinite(us) ? "ok" : "error", error: Number.isFinite(us) ? "" : "CUDA error: synthetic failure", started_at: "2026-11-21T12:00:00.000Z",
       };
-      files[file] = (files[file] ?? csvLine(RESULT_COLUMNS, Object.fromEntries(RESULT_COLUMNS.map((c) => [c, c])))) + csvLine(RESULT_COLUMNS, row);
+      (files[file] ??= []).push(row);
     });
   }
-  for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), text);
+  for (const [f, rows] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), csvText(RESULT_COLUMNS, rows));
   const prov = {
     schema: "mla-run/1", runId: path.basename(dir), date: "2026-11-21T12:00:00.000Z",
     device: { name: o.gpu ?? H100, smCount: 132, smClockMHz: 1980, memClockMHz: 2619, memoryBytes: 85e9, driver: "12.4", cudaRuntime: "12.4", computeCapability: "9.0" },

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { MlaArgumentError } from "../src/errors";
 import { decodeBytes } from "../src/roofline/accounting";
-import { parseCsv, csvLine, CsvAppender, RESULT_COLUMNS } from "../src/sweep/csv";
+import { completeLength, csvText, parseCsv, CsvAppender, RESULT_COLUMNS } from "../src/sweep/csv";
 import { configId, expandConfigs, loadSweepDefinition, loadSweepDirectory, parseSweepDefinition, resolveKernelVersions, SweepDefinitionError } from "../src/sweep/definitions";
 import { generateSeqlens, seqlenStats } from "../src/sweep/seqlens";
 import { Rng } from "../src/numeric/rng";
@@ -148,22 +148,34 @@ describe("sweep/definitions", () => {
 describe("sweep/csv", () => {
   it("round-trips quotes, commas and newlines; drops a torn last line", () => {
     const cols = ["a", "b"];
-    const text = "a,b\n" + csvLine(cols, { a: 'he said "x, y"', b: 1.5 }) + csvLine(cols, { a: "two\nlines", b: NaN }) + 'x,"unfinish';
+    const text = csvText(cols, [{ a: 'he said "x, y"', b: 1.5 }, { a: "two\nlines", b: NaN }]) + 'x,"unfinish';
+    assert.strictEqual(text.split("\n")[0], "a,b");
     const p = parseCsv(text);
+    assert.deepStrictEqual(p.header, cols);
     assert.deepStrictEqual(p.rows, [
       { a: 'he said "x, y"', b: "1.5" },
       { a: "two\nlines", b: "" },
     ]);
     assert.ok(p.torn);
+    assert.ok(!parseCsv(csvText(cols, [{ a: 1, b: true }])).torn);
+    assert.deepStrictEqual(parseCsv(csvText(cols, [])), { header: cols, rows: [], torn: false });
+  });
+  it("a record is complete only at a newline outside quotes", () => {
+    const full = 'a,b\n1,"x\ny"\n';
+    assert.strictEqual(completeLength(full), full.length);
+    assert.strictEqual(completeLength('a,b\n1,"x\n'), 4, "cut inside a quoted newline");
+    assert.strictEqual(completeLength("a,b\n1,2"), 4);
+    assert.strictEqual(completeLength(""), 0);
   });
   it("CsvAppender repairs a torn file and refuses a foreign header", () => {
     const dir = tmpdir();
     const f = path.join(dir, "r.csv");
-    fs.writeFileSync(f, "a,b\n1,2\n3,");
+    fs.writeFileSync(f, 'a,b\n1,2\n3,"half\nof a record');
     const ap = new CsvAppender(f, ["a", "b"]);
-    ap.append({ a: 5, b: 6 });
+    assert.deepStrictEqual(ap.existing, [{ a: "1", b: "2" }]);
+    ap.append({ a: 5, b: "x,y" });
     ap.close();
-    assert.strictEqual(fs.readFileSync(f, "utf8"), "a,b\n1,2\n5,6\n");
+    assert.strictEqual(fs.readFileSync(f, "utf8"), 'a,b\n1,2\n5,"x,y"\n');
     assert.throws(() => new CsvAppender(f, ["x"]), /header/);
     fs.rmSync(dir, { recursive: true });
   });
