@@ -35,9 +35,9 @@ import subprocess
 import sys
 
 RESULT_COLUMNS = [
-    "sweep", "config_id", "impl", "kernel_version", "kernel_name", "dtype", "b", "s_q", "h_q", "h_kv",
-    "mean_sk", "sk_dist", "seed", "causal", "actual_mean_sk", "max_sk", "page_block", "warmup", "iters",
-    "trial", "us", "gbps", "tflops", "status", "error", "started_at",
+    "sweep", "configId", "impl", "kernelVersion", "kernelName", "dtype", "b", "sQ", "hQ", "hKv",
+    "meanSk", "skDist", "seed", "causal", "actualMeanSk", "maxSk", "pageBlock", "warmup", "iters",
+    "trial", "us", "gbps", "tflops", "status", "error", "startedAt",
 ]
 D_K = 576
 D_V = 512
@@ -211,7 +211,7 @@ class CsvAppender:
 
     @staticmethod
     def key(r):
-        return "|".join(str(r[k]) for k in ("sweep", "config_id", "impl", "kernel_version", "trial"))
+        return "|".join(str(r[k]) for k in ("sweep", "configId", "impl", "kernelVersion", "trial"))
 
     def _write(self, values):
         w = csv.writer(self.fh, lineterminator="\n")
@@ -422,10 +422,10 @@ def run_impl(torch, fm, dev, defs, a, impl, kname, out):
     total = len(plan)
     for n, (d, c) in enumerate(plan, 1):
         trials = trials_for(d, a.quick)
-        base = {"sweep": c["sweep"], "config_id": c["configId"], "impl": impl, "kernel_version": "", "kernel_name": kname,
-                "dtype": c["dtype"], "b": c["b"], "s_q": c["sQ"], "h_q": c["hQ"], "h_kv": c["hKv"], "mean_sk": c["meanSk"],
-                "sk_dist": c["skDist"], "seed": c["seed"], "causal": c["causal"], "actual_mean_sk": c["actualMeanSk"],
-                "max_sk": c["maxSk"], "page_block": c["pageBlock"], "warmup": c["warmup"], "iters": c["iters"]}
+        base = {"sweep": c["sweep"], "configId": c["configId"], "impl": impl, "kernelVersion": "", "kernelName": kname,
+                "dtype": c["dtype"], "b": c["b"], "sQ": c["sQ"], "hQ": c["hQ"], "hKv": c["hKv"], "meanSk": c["meanSk"],
+                "skDist": c["skDist"], "seed": c["seed"], "causal": c["causal"], "actualMeanSk": c["actualMeanSk"],
+                "maxSk": c["maxSk"], "pageBlock": c["pageBlock"], "warmup": c["warmup"], "iters": c["iters"]}
         todo = [t for t in range(trials)
                 if not (out.done.get(CsvAppender.key({**base, "trial": t})) == "ok"
                         or (CsvAppender.key({**base, "trial": t}) in out.done and not a.retry_errors))]
@@ -447,14 +447,14 @@ def run_impl(torch, fm, dev, defs, a, impl, kname, out):
                 us = time_calls(torch, fn, c["warmup"], c["iters"])
                 s = us * 1e-6
                 out.append({**base, "trial": t, "us": sig6(us), "gbps": sig6(decode_bytes(c) / s / 1e9),
-                            "tflops": sig6(decode_flops(c) / s / 1e12), "status": "ok", "error": "", "started_at": started})
+                            "tflops": sig6(decode_flops(c) / s / 1e12), "status": "ok", "error": "", "startedAt": started})
                 left.pop(0)
         except Exception as e:  # OOM, unsupported shape: record and go on, as the TS runner does
             msg = f"{type(e).__name__}: {e}".strip()
             started = datetime.datetime.now(datetime.timezone.utc).isoformat()
             for k, t in enumerate(left):
                 why = msg if k == 0 else f"not run: trial {left[0]} failed: {msg}"
-                out.append({**base, "trial": t, "status": "error", "error": why, "started_at": started})
+                out.append({**base, "trial": t, "status": "error", "error": why, "startedAt": started})
             print(f"  error: {msg.splitlines()[0] if msg else msg}", file=sys.stderr)
         finally:
             prob = None

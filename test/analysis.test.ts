@@ -25,10 +25,10 @@ describe("analysis/run", function () {
   });
 
   it("fastestOurs keeps the lowest-median kernel version per configuration and every baseline row", () => {
-    const row = (configId: string, impl: string, kernelVersion: string, usMedian: number): AggRow => ({ sweep: "s", config_id: configId, impl, kernel_version: kernelVersion, us_median: usMedian, n: 1 }) as unknown as AggRow;
+    const row = (configId: string, impl: string, kernelVersion: string, usMedian: number): AggRow => ({ sweep: "s", configId: configId, impl, kernelVersion: kernelVersion, usMedian: usMedian, n: 1 }) as unknown as AggRow;
     const rows = [row("a", "ours", "1", 30), row("a", "ours", "2", 10), row("a", "ours", "3", 20), row("b", "ours", "1", 5), row("a", "torch", "", 100)];
     const f = fastestOurs(rows);
-    assert.deepStrictEqual(f.map((r) => `${r.config_id}:${r.impl}${r.kernel_version}`), ["a:ours2", "b:ours1", "a:torch"]);
+    assert.deepStrictEqual(f.map((r) => `${r.configId}:${r.impl}${r.kernelVersion}`), ["a:ours2", "b:ours1", "a:torch"]);
     assert.strictEqual(isMeasured(row("a", "ours", "1", NaN)), false);
     assert.strictEqual(isMeasured({ ...row("a", "ours", "1", 3), n: 0 }), false);
     assert.strictEqual(isMeasured(row("a", "ours", "1", 3)), true);

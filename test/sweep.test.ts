@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { MlaArgumentError } from "../src/errors";
 import { decodeBytes } from "../src/roofline/accounting";
-import { completeLength, csvText, parseCsv, CsvAppender, RESULT_COLUMNS } from "../src/sweep/csv";
+import { CEILING_COLUMNS, completeLength, csvText, parseCsv, readCsvFile, CsvAppender, RESULT_COLUMNS } from "../src/sweep/csv";
 import { configId, expandConfigs, loadSweepDefinition, loadSweepDirectory, parseSweepDefinition, resolveKernelVersions, SweepDefinitionError } from "../src/sweep/definitions";
 import { generateSeqlens, seqlenStats } from "../src/sweep/seqlens";
 import { Rng } from "../src/numeric/rng";
@@ -205,11 +205,11 @@ describe("sweep/runner", () => {
     assert.strictEqual(p.rows.length, 48);
     for (const r of p.rows) {
       assert.strictEqual(r.status, "ok");
-      const bytes = decodeBytes({ b: +r.b, sQ: +r.s_q, hQ: +r.h_q, hKv: +r.h_kv, meanSk: +r.actual_mean_sk });
+      const bytes = decodeBytes({ b: +r.b, sQ: +r.sQ, hQ: +r.hQ, hKv: +r.hKv, meanSk: +r.actualMeanSk });
       assert.ok(Math.abs(+r.gbps - bytes / (+r.us * 1e-6) / 1e9) / +r.gbps < 1e-4);
     }
     // Normal-length configs record the generated mean, not the nominal one.
-    assert.ok(p.rows.some((r) => r.sk_dist === "normal" && +r.actual_mean_sk !== 256));
+    assert.ok(p.rows.some((r) => r.skDist === "normal" && +r.actualMeanSk !== 256));
     fs.rmSync(dir, { recursive: true });
   });
 
@@ -243,7 +243,7 @@ describe("sweep/runner", () => {
     assert.strictEqual(log2.length, 48 - before);
     const rows = parseCsv(fs.readFileSync(csv, "utf8")).rows;
     assert.strictEqual(rows.length, 48);
-    assert.strictEqual(new Set(rows.map((r) => `${r.config_id}|${r.kernel_version}|${r.trial}`)).size, 48);
+    assert.strictEqual(new Set(rows.map((r) => `${r.configId}|${r.kernelVersion}|${r.trial}`)).size, 48);
     const again = await runSweeps({ outDir: dir, plan, measure: fakeMeasure([]) });
     assert.strictEqual(again.measured, 0);
     fs.rmSync(dir, { recursive: true });
@@ -377,28 +377,46 @@ describe("sweep/provenance and GPU adapter", () => {
   });
 });
 
+describe("one name per quantity", () => {
+  it("the results CSV's columns are the names of the sweep files and of the planned configuration", () => {
+    const cfg = planRun([parseSweepDefinition(minimalDef(), "m.json")], { kernelVersions: KV, impls: ["ours"] })[0].cfg as unknown as Record<string, unknown>;
+    const gridKeys = Object.keys((minimalDef().grids as Record<string, unknown>[])[0]).filter((k) => k !== "causal");
+    for (const k of gridKeys) assert.ok((RESULT_COLUMNS as readonly string[]).includes(k), `sweep-file key ${k} is a column`);
+    for (const c of RESULT_COLUMNS) {
+      if (["impl", "kernelVersion", "kernelName", "trial", "us", "gbps", "tflops", "status", "error", "startedAt"].includes(c)) continue;
+      assert.ok(c in cfg, `column ${c} is a field of the planned configuration`);
+    }
+    for (const c of [...RESULT_COLUMNS, ...CEILING_COLUMNS]) assert.match(c, /^[a-z][A-Za-z0-9]*$/, `${c} is camelCase`);
+  });
+  it("the recorded run's CSVs carry exactly these headers", () => {
+    const dir = recordedRun(path.join(REPO_SWEEPS, "..", "runs")).dir!;
+    for (const f of fs.readdirSync(dir).filter((x) => /^results.*\.csv$/.test(x))) assert.deepStrictEqual(readCsvFile(path.join(dir, f)).header, [...RESULT_COLUMNS], f);
+    assert.deepStrictEqual(readCsvFile(path.join(dir, "ceilings.csv")).header, [...CEILING_COLUMNS]);
+  });
+});
+
 describe("sweep/aggregate", () => {
   it("computes median, min, max and IQR per config x impl, counting errors", () => {
-    const base = { sweep: "s", config_id: "c", impl: "ours", kernel_version: "2", kernel_name: "mma", dtype: "bf16", b: "128", s_q: "1", h_q: "128", h_kv: "1", mean_sk: "4096", sk_dist: "fixed", seed: "0", causal: "false", actual_mean_sk: "4096", max_sk: "4096", page_block: "64", warmup: "1", iters: "1", gbps: "1", tflops: "1", error: "", started_at: "" };
+    const base = { sweep: "s", configId: "c", impl: "ours", kernelVersion: "2", kernelName: "mma", dtype: "bf16", b: "128", sQ: "1", hQ: "128", hKv: "1", meanSk: "4096", skDist: "fixed", seed: "0", causal: "false", actualMeanSk: "4096", maxSk: "4096", pageBlock: "64", warmup: "1", iters: "1", gbps: "1", tflops: "1", error: "", startedAt: "" };
     const rows = toTrialRows(
-      [10, 20, 30, 40, 50].map((us, t) => ({ ...base, trial: String(t), us: String(us), status: "ok" })).concat([{ ...base, trial: "5", us: "", status: "error", error: "oops" }, { ...base, impl: "torch", kernel_version: "", trial: "0", us: "", status: "error", error: "OOM" }]),
+      [10, 20, 30, 40, 50].map((us, t) => ({ ...base, trial: String(t), us: String(us), status: "ok" })).concat([{ ...base, trial: "5", us: "", status: "error", error: "oops" }, { ...base, impl: "torch", kernelVersion: "", trial: "0", us: "", status: "error", error: "OOM" }]),
       "results.csv",
     );
     const agg = aggregateTrials(rows);
     const ours = agg.find((a) => a.impl === "ours")!;
     assert.strictEqual(ours.n, 5);
-    assert.strictEqual(ours.n_error, 1);
-    assert.strictEqual(ours.us_median, 30);
-    assert.strictEqual(ours.us_min, 10);
-    assert.strictEqual(ours.us_max, 50);
-    assert.strictEqual(ours.us_q1, 20);
-    assert.strictEqual(ours.us_q3, 40);
-    assert.strictEqual(ours.us_iqr, 20);
+    assert.strictEqual(ours.nError, 1);
+    assert.strictEqual(ours.usMedian, 30);
+    assert.strictEqual(ours.usMin, 10);
+    assert.strictEqual(ours.usMax, 50);
+    assert.strictEqual(ours.usQ1, 20);
+    assert.strictEqual(ours.usQ3, 40);
+    assert.strictEqual(ours.usIqr, 20);
     assert.strictEqual(ours.label, "ours v2 (mma)");
     assert.ok(ours.intensity > 200 && ours.intensity < 250);
     const torch = agg.find((a) => a.impl === "torch")!;
     assert.strictEqual(torch.n, 0);
-    assert.ok(Number.isNaN(torch.us_median));
+    assert.ok(Number.isNaN(torch.usMedian));
     assert.strictEqual(torch.error, "OOM");
   });
   it("finds the recorded run: RECORDED first, else the newest folder", () => {

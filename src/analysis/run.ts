@@ -42,7 +42,7 @@ export const SWEEPS = {
 
 /** A configuration x implementation with at least one successful trial. */
 export function isMeasured(r: AggRow): boolean {
-  return r.n > 0 && Number.isFinite(r.us_median);
+  return r.n > 0 && Number.isFinite(r.usMedian);
 }
 
 export function checkRun(fn: string, run: unknown): LoadedRun {
@@ -65,7 +65,7 @@ export interface RunContext {
 export function runContext(run: LoadedRun): RunContext {
   checkRun("runContext", run);
   const p = run.provenance;
-  const firstDate = run.trials.map((t) => t.started_at).filter((d) => d && !Number.isNaN(Date.parse(d))).sort()[0];
+  const firstDate = run.trials.map((t) => t.startedAt).filter((d) => d && !Number.isNaN(Date.parse(d))).sort()[0];
   const provenance: CaptionProvenance = {
     gpuName: p?.device?.name ?? "unknown GPU (run.json missing)",
     date: p?.date ?? firstDate ?? new Date(0).toISOString(),
@@ -91,9 +91,9 @@ export function fastestOurs(rows: AggRow[]): AggRow[] {
       others.push(r);
       continue;
     }
-    const k = `${r.sweep}|${r.config_id}`;
+    const k = `${r.sweep}|${r.configId}`;
     const prev = best.get(k);
-    if (!prev || r.us_median < prev.us_median) best.set(k, r);
+    if (!prev || r.usMedian < prev.usMedian) best.set(k, r);
   }
   return [...best.values(), ...others];
 }

@@ -23,22 +23,22 @@ function aq(): Arquero {
 /** Column order of results*.csv (our runner's and the baselines'). */
 export const RESULT_COLUMNS = [
   "sweep",
-  "config_id",
+  "configId",
   "impl",
-  "kernel_version",
-  "kernel_name",
+  "kernelVersion",
+  "kernelName",
   "dtype",
   "b",
-  "s_q",
-  "h_q",
-  "h_kv",
-  "mean_sk",
-  "sk_dist",
+  "sQ",
+  "hQ",
+  "hKv",
+  "meanSk",
+  "skDist",
   "seed",
   "causal",
-  "actual_mean_sk",
-  "max_sk",
-  "page_block",
+  "actualMeanSk",
+  "maxSk",
+  "pageBlock",
   "warmup",
   "iters",
   "trial",
@@ -47,19 +47,19 @@ export const RESULT_COLUMNS = [
   "tflops",
   "status",
   "error",
-  "started_at",
+  "startedAt",
 ] as const;
 export type ResultColumn = (typeof RESULT_COLUMNS)[number];
 export type ResultRow = Record<ResultColumn, string | number | boolean>;
 
 /** Columns of ceilings.csv: device probes measured in the same session as the sweeps. */
-export const CEILING_COLUMNS = ["kind", "name", "trial", "value", "unit", "method", "status", "error", "started_at"] as const;
+export const CEILING_COLUMNS = ["kind", "name", "trial", "value", "unit", "method", "status", "error", "startedAt"] as const;
 export type CeilingColumn = (typeof CEILING_COLUMNS)[number];
 
 /** Identity of a row for resuming: what was measured, not what came out. */
-export function resultKey(r: { sweep: unknown; config_id: unknown; impl: unknown; kernel_version: unknown; trial: unknown }): string {
+export function resultKey(r: { sweep: unknown; configId: unknown; impl: unknown; kernelVersion: unknown; trial: unknown }): string {
   if (typeof r !== "object" || r === null) throw new MlaArgumentError("resultKey", "r", "a result row", r);
-  return [r.sweep, r.config_id, r.impl, r.kernel_version, r.trial].map((v) => String(v)).join("|");
+  return [r.sweep, r.configId, r.impl, r.kernelVersion, r.trial].map((v) => String(v)).join("|");
 }
 
 /**

@@ -6,7 +6,7 @@
  *  - each row is appended and fsync'ed as soon as it is measured, so an
  *    interrupted run loses at most the configuration in flight;
  *  - a re-run into the same folder skips every row already there (by
- *    sweep, config_id, impl, kernel_version, trial), so resuming is free;
+ *    sweep, configId, impl, kernelVersion, trial), so resuming is free;
  *  - a configuration that throws is recorded (status=error, message) and the
  *    sweep goes on with the next one.
  * The runner never touches CUDA itself: see gpu-adapter.ts.
@@ -197,7 +197,7 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
   o.progress?.start(totalTasks, `${o.plan.length} configurations, ${totalTasks} measurements`);
   try {
     const firstTodo = o.plan.find((p) => p.impls.some((im) => Array.from({ length: p.trials }, (_, t) => t).some((t) => {
-      const st = done.get(resultKey({ sweep: p.cfg.sweep, config_id: p.cfg.configId, impl: im.impl, kernel_version: im.kernelVersion ?? "", trial: t }));
+      const st = done.get(resultKey({ sweep: p.cfg.sweep, configId: p.cfg.configId, impl: im.impl, kernelVersion: im.kernelVersion ?? "", trial: t }));
       return st === undefined || (st !== "ok" && o.retryErrors);
     })));
     if (firstTodo && priming > 0) {
@@ -220,22 +220,22 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
           const im = p.impls[k];
           const base = {
             sweep: c.sweep,
-            config_id: c.configId,
+            configId: c.configId,
             impl: im.impl,
-            kernel_version: im.kernelVersion ?? "",
-            kernel_name: im.kernelName,
+            kernelVersion: im.kernelVersion ?? "",
+            kernelName: im.kernelName,
             dtype: c.dtype,
             b: c.b,
-            s_q: c.sQ,
-            h_q: c.hQ,
-            h_kv: c.hKv,
-            mean_sk: c.meanSk,
-            sk_dist: c.skDist,
+            sQ: c.sQ,
+            hQ: c.hQ,
+            hKv: c.hKv,
+            meanSk: c.meanSk,
+            skDist: c.skDist,
             seed: c.seed,
             causal: c.causal,
-            actual_mean_sk: c.actualMeanSk,
-            max_sk: c.maxSk,
-            page_block: c.pageBlock,
+            actualMeanSk: c.actualMeanSk,
+            maxSk: c.maxSk,
+            pageBlock: c.pageBlock,
             warmup: c.warmup,
             iters: c.iters,
             trial,
@@ -249,7 +249,7 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
           const started = now().toISOString();
           const prior = failed.get(k);
           if (prior !== undefined) {
-            out.append({ ...base, status: "error", error: `not run: ${prior}`, started_at: started });
+            out.append({ ...base, status: "error", error: `not run: ${prior}`, startedAt: started });
             summary.errors++;
             continue;
           }
@@ -259,12 +259,12 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
               throw new Error(`measurement returned ${JSON.stringify(r)}, not {us > 0}`);
             }
             const s = r.us * 1e-6;
-            out.append({ ...base, us: fmtNum(r.us, 6), gbps: fmtNum(bytes / s / 1e9, 6), tflops: fmtNum(flops / s / 1e12, 6), status: "ok", error: "", started_at: started });
+            out.append({ ...base, us: fmtNum(r.us, 6), gbps: fmtNum(bytes / s / 1e9, 6), tflops: fmtNum(flops / s / 1e12, 6), status: "ok", error: "", startedAt: started });
             summary.measured++;
           } catch (e) {
             const msg = (e as Error)?.message ?? String(e);
             failed.set(k, `trial ${trial} failed: ${msg}`);
-            out.append({ ...base, status: "error", error: msg, started_at: started });
+            out.append({ ...base, status: "error", error: msg, startedAt: started });
             summary.errors++;
           }
         }
@@ -312,11 +312,11 @@ export async function measureCeilings(outDir: string, probes: CeilingProbes, tri
         try {
           const v = await probe();
           if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new Error(`probe returned ${v}`);
-          csv.append({ kind: "ceiling", name, trial: t, value: fmtNum(v, 6), unit, method, status: "ok", error: "", started_at: started });
+          csv.append({ kind: "ceiling", name, trial: t, value: fmtNum(v, 6), unit, method, status: "ok", error: "", startedAt: started });
         } catch (e) {
           const msg = (e as Error)?.message ?? String(e);
           errors.push(`${name}: ${msg}`);
-          csv.append({ kind: "ceiling", name, trial: t, value: "", unit, method, status: "error", error: msg, started_at: started });
+          csv.append({ kind: "ceiling", name, trial: t, value: "", unit, method, status: "error", error: msg, startedAt: started });
           break;
         }
       }
