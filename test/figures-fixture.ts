@@ -10,7 +10,8 @@ import * as path from "path";
 import { rooflineTimeSeconds } from "../src/roofline/accounting";
 import { loadSweepDirectory } from "../src/sweep/definitions";
 import { openRunSidecar, writeSidecar } from "../src/sweep/provenance";
-import { measureCeilings, planRun, runSweeps, RunConfig, ImplRun } from "../src/sweep/runner";
+import { ImplRun, planRun, RunConfig } from "../src/sweep/plan";
+import { measureCeilings, runSweeps } from "../src/sweep/runner";
 import { Rng } from "../src/numeric/rng";
 
 export const FIXTURE_GPU = "NVIDIA H100 80GB HBM3";

@@ -3,13 +3,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { MlaArgumentError } from "../src/errors";
-import { decodeBytes } from "../src/roofline/accounting";
+import { decodeBytes, decodeFlops } from "../src/roofline/accounting";
 import { CEILING_COLUMNS, completeLength, csvText, parseCsv, readCsvFile, CsvAppender, RESULT_COLUMNS } from "../src/sweep/csv";
 import { configId, expandConfigs, loadSweepDefinition, loadSweepDirectory, parseSweepDefinition, resolveKernelVersions, SweepDefinitionError } from "../src/sweep/definitions";
 import { generateSeqlens, seqlenStats } from "../src/sweep/seqlens";
 import { Rng } from "../src/numeric/rng";
 import * as crypto from "crypto";
-import { estimateSeconds, measureCeilings, planRun, runSweeps, RunConfig, ImplRun, ProgressSink } from "../src/sweep/runner";
+import { spawnSync } from "child_process";
+import { estimateSeconds, measureCeilings, runSweeps, ProgressSink } from "../src/sweep/runner";
+import { buildPlan, ImplRun, parsePlan, planRun, planText, readPlan, resolvePlan, RunConfig, writePlan } from "../src/sweep/plan";
 import { aggregateTrials, loadRun, recordedRun, toTrialRows } from "../src/sweep/aggregate";
 import { gitState, openRunSidecar, readSidecar, runDirFor } from "../src/sweep/provenance";
 import { loadGpuBinding, GpuMeasurer, GpuBinding } from "../src/sweep/gpu-adapter";
@@ -142,6 +144,65 @@ describe("sweep/definitions", () => {
     assert.deepStrictEqual(resolveKernelVersions("latest", KV), [KV[1]]);
     assert.deepStrictEqual(resolveKernelVersions("all", [KV[1], KV[0]]), KV);
     assert.deepStrictEqual(resolveKernelVersions([2, 9], KV), [KV[1], { version: 9, name: "unknown" }]);
+  });
+});
+
+describe("sweep/plan", () => {
+  it("expands every configuration with its lengths, FLOP and byte counts; the file reads back identically", () => {
+    const dir = tmpdir();
+    const defs = loadSweepDirectory(REPO_SWEEPS);
+    const plan = buildPlan(defs, { root: path.join(REPO_SWEEPS, "..", "..") });
+    assert.deepStrictEqual(plan.sweeps.map((x) => x.file), defs.map((d) => `data/sweeps/${path.basename(d.file)}`));
+    for (const c of plan.configs) {
+      const shape = { b: c.b, sQ: c.sQ, hQ: c.hQ, hKv: c.hKv, meanSk: c.actualMeanSk };
+      assert.deepStrictEqual([c.flops, c.bytes, c.seqlens.length], [decodeFlops(shape), decodeBytes(shape), c.b], c.configId);
+      assert.strictEqual(c.actualMeanSk, c.seqlens.reduce((a, x) => a + x, 0) / c.b);
+    }
+    const f = path.join(dir, "plan.json");
+    writePlan(f, plan);
+    const back = readPlan(f);
+    assert.deepStrictEqual(back.configs, plan.configs);
+    assert.strictEqual(back.sha256, crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex"));
+    assert.strictEqual(fs.readFileSync(f, "utf8").split("\n").filter((l) => l.startsWith('    {"sweep"')).length, plan.configs.length, "one configuration a line");
+    assert.strictEqual(planText(back), fs.readFileSync(f, "utf8"));
+    fs.rmSync(dir, { recursive: true });
+  });
+  it("`sweep/cli.js plan` writes it, with the sweeps' quick filters and --only", () => {
+    const dir = tmpdir();
+    const f = path.join(dir, "sub", "plan.json");
+    const r = spawnSync("node", [path.join(__dirname, "..", "src", "sweep", "cli.js"), "plan", "--out", f, "--quick", "--only", "flashmla-grid,batch"], { encoding: "utf8" });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stderr, /wrote .*plan\.json: \d+ configurations of flashmla-grid, batch \(quick\)/);
+    const p = readPlan(f);
+    const defs = loadSweepDirectory(REPO_SWEEPS).filter((d) => ["flashmla-grid", "batch"].includes(d.name));
+    assert.deepStrictEqual(p.configs.map((c) => c.configId), defs.flatMap((d) => expandConfigs(d, true).map((c) => c.configId)));
+    assert.ok(p.quick && p.configs.every((c) => c.trials === 2));
+    fs.rmSync(dir, { recursive: true });
+  });
+  it("resolvePlan: the implementations this process runs, ours resolved against the build's kernels", () => {
+    const plan = buildPlan([parseSweepDefinition(minimalDef(), "m.json")], { quick: true });
+    assert.ok(plan.quick && plan.configs.every((c) => c.b === 2 && c.trials === 1));
+    const ours = resolvePlan(plan, { kernelVersions: KV });
+    assert.deepStrictEqual(ours[0].impls, [{ impl: "ours", kernelVersion: 1, kernelName: "simt" }, { impl: "ours", kernelVersion: 2, kernelName: "mma_sync" }]);
+    assert.ok(ours[0].cfg.seqlens instanceof Int32Array);
+    assert.deepStrictEqual(resolvePlan(plan, { impls: ["flashmla"], kernelVersions: KV }), [], "no sweep lists flashmla");
+    assert.throws(() => resolvePlan(plan, { impls: ["cutlass" as never], kernelVersions: KV }), /o\.impls/);
+    assert.throws(() => buildPlan([parseSweepDefinition(minimalDef(), "m.json")], { only: ["nope"] }), /o\.only/);
+  });
+  it("names the file and the field of a bad plan", () => {
+    const good = JSON.parse(planText(buildPlan([parseSweepDefinition(minimalDef(), "m.json")])));
+    const bad = (edit: (p: { configs: Record<string, unknown>[] } & Record<string, unknown>) => void, field: RegExp) => {
+      const p = JSON.parse(JSON.stringify(good));
+      edit(p);
+      assert.throws(() => parsePlan(p, "run/plan.json"), (e: Error) => /run\/plan\.json/.test(e.message) && field.test(e.message));
+    };
+    bad((p) => (p.schema = "mla-sweep/1"), /'schema'/);
+    bad((p) => (p.configs[1].seqlens = [1]), /'configs\[1\]\.seqlens' must be 2 lengths/);
+    bad((p) => delete p.configs[0].flops, /'configs\[0\]\.flops' must be present/);
+    bad((p) => (p.configs[0].implementations = [{ impl: "cutlass" }]), /'configs\[0\]\.implementations\[0\]\.impl'/);
+    bad((p) => p.configs.push(p.configs[0]), /unique/);
+    bad((p) => (p.configs[0].extra = 1), /unknown key/);
+    assert.deepStrictEqual(parsePlan(good, "ok.json").configs, good.configs);
   });
 });
 

@@ -20,7 +20,7 @@ function aq(): Arquero {
   return require("arquero") as Arquero;
 }
 
-/** Column order of results*.csv (our runner's and the baselines'). */
+/** Column order of results*.csv (our runner's, and the baselines' through `sweep/cli.js ingest`). */
 export const RESULT_COLUMNS = [
   "sweep",
   "configId",

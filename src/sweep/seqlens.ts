@@ -6,7 +6,9 @@
  *
  * The normal draws are Rng.normalIrwinHall() of src/numeric/rng.ts (the one
  * PRNG), seeded with the sweep's seed: the recorded runs were measured on
- * exactly these lengths, so the generator must not change.
+ * exactly these lengths, so the generator must not change. Nothing else
+ * draws them: the planner (plan.ts) writes them into the plan file that the
+ * GPU runner and the Python baseline both read.
  */
 import { checkInt, MlaArgumentError } from "../errors";
 import { Rng } from "../numeric/rng";
