@@ -3,224 +3,93 @@
 
 "Plain PyTorch" is what a user without a specialised kernel writes: gather the
 pages of every request into a padded dense tensor, one bf16 matmul for the
-logits, a mask, an fp32 softmax, one bf16 matmul for the output. It is timed
-with CUDA events exactly like our kernels (warm-up, then `iters` back-to-back
-calls per trial) and written in the same tidy CSV schema as src/sweep/csv.ts,
-to <run>/results-torch.csv (and results-flashmla.csv).
+logits, a mask, an fp32 softmax, one bf16 matmul for the output.
 
-It reads the same sweep files (data/sweeps/*.json) and draws the same per-request
-lengths: the generator below is a bit-exact port of src/sweep/seqlens.ts
-(mulberry32 + Irwin-Hall, integer ops and correctly rounded + and * only).
-`--selftest` checks that against values pinned in test/sweep.test.ts, and
-`--plan-only` prints the expanded plan (no torch needed) so a test can compare
-it with the TypeScript expansion.
+What to measure comes from the plan the TypeScript planner wrote
+(src/sweep/plan.ts: `node dist/src/sweep/cli.js run` leaves it in the run
+folder as plan.json, `node dist/src/sweep/cli.js plan --out FILE` writes one):
+every configuration with its shape, its per-request cache lengths, seed,
+timing, trials and implementations. This script only builds the tensors, times
+the calls with CUDA events exactly like our kernels (warm-up, then `iters`
+back-to-back calls per trial; time_calls) and appends one raw measurement (a
+JSON object a line, fsync'ed) to <run>/raw-<impl>.jsonl. The FLOP and byte
+counts and the CSV stay on the TypeScript side:
+`node dist/src/sweep/cli.js ingest --run <run>` turns the raw logs into
+results-<impl>.csv. Re-running resumes: trials already in the raw log are skipped.
 
 Usage:
-  python3 baselines/torch_mla_decode.py --out data/runs/<run> [--sweeps data/sweeps] [--quick] [--only a,b]
-  python3 baselines/torch_mla_decode.py --plan-only [--quick]
-  python3 baselines/torch_mla_decode.py --selftest
+  python3 baselines/torch_mla_decode.py --out data/runs/<run> [--plan FILE (default <run>/plan.json)] [--retry-errors]
   python3 baselines/torch_mla_decode.py --check      (GPU: the PyTorch decode against a float64 reference)
-Exit status: 0 on success or when torch/CUDA is absent (it says so), 1 on bad input.
+Exit status: 0 on success or when torch/CUDA is absent (it says so, and records why in <run>/baselines.json),
+1 on bad input (no plan, a plan of another schema).
 """
 import argparse
-import csv
 import datetime
-import glob
 import hashlib
-import io
 import json
 import math
 import os
 import subprocess
 import sys
 
-RESULT_COLUMNS = [
-    "sweep", "config_id", "impl", "kernel_version", "kernel_name", "dtype", "b", "s_q", "h_q", "h_kv",
-    "mean_sk", "sk_dist", "seed", "causal", "actual_mean_sk", "max_sk", "page_block", "warmup", "iters",
-    "trial", "us", "gbps", "tflops", "status", "error", "started_at",
-]
+PLAN_SCHEMA = "mla-plan/1"
 D_K = 576
 D_V = 512
-M32 = 0xFFFFFFFF
 
 
-# ---------------------------------------------------------------- lengths (port of src/sweep/seqlens.ts)
-def _imul(a, b):
-    return (a * b) & M32
+def load_plan(path):
+    """The plan file as written by src/sweep/plan.ts (validated there); the checks a baseline needs."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        plan = json.loads(raw)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"error: cannot read the plan {path}: {e} (write one with `node dist/src/sweep/cli.js plan --out {path}`)")
+    if not isinstance(plan, dict) or plan.get("schema") != PLAN_SCHEMA:
+        raise SystemExit(f"error: {path}: field 'schema' must be \"{PLAN_SCHEMA}\", got {plan.get('schema') if isinstance(plan, dict) else plan!r}")
+    if not isinstance(plan.get("configs"), list) or not plan["configs"]:
+        raise SystemExit(f"error: {path}: field 'configs' must be a non-empty list")
+    plan["sha256"] = hashlib.sha256(raw).hexdigest()
+    return plan
 
 
-class Mulberry32:
-    def __init__(self, seed):
-        if not (isinstance(seed, int) and 0 <= seed <= M32):
-            raise ValueError(f"Mulberry32: argument 'seed' must be an integer in [0, 2^32-1], got {seed!r}")
-        self.state = seed
-
-    def next_u32(self):
-        self.state = (self.state + 0x6D2B79F5) & M32
-        t = self.state
-        t = _imul(t ^ (t >> 15), t | 1)
-        t = (t ^ ((t + _imul(t ^ (t >> 7), t | 61)) & M32)) & M32
-        return (t ^ (t >> 14)) & M32
-
-    def uniform(self):
-        return self.next_u32() / 4294967296.0
-
-    def normal(self):
-        s = 0.0
-        for _ in range(12):
-            s += self.uniform()
-        return s - 6.0
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
 
-def generate_seqlens(b, s_q, mean_sk, dist, seed):
-    if dist == "fixed":
-        return [mean_sk] * b
-    if dist != "normal":
-        raise ValueError(f"generate_seqlens: argument 'dist' must be fixed or normal, got {dist!r}")
-    rng = Mulberry32(seed)
-    sd = mean_sk / 2
-    out = []
-    for _ in range(b):
-        x = mean_sk + sd * rng.normal()
-        out.append(int(math.floor(max(x, s_q))))
-    return out
+class RawLog:
+    """Append-only log of raw measurements, one JSON object a line, fsync'ed after each: a crash loses at
+    most the line in flight, and a torn last line is cut off when the log is opened again."""
 
-
-def selftest():
-    r = Mulberry32(0)
-    got = [r.next_u32() for _ in range(3)]
-    assert got == [1144304738, 1416247, 958946056], got
-    assert generate_seqlens(8, 1, 4096, "normal", 0) == [602, 4676, 2793, 4833, 467, 4936, 3303, 2418]
-    assert generate_seqlens(4, 2, 100, "normal", 12345) == [175, 200, 18, 135]
-    print("selftest ok: lengths match src/sweep/seqlens.ts")
-
-
-# ---------------------------------------------------------------- sweep files (the TS loader is the authority; these are the checks a baseline needs)
-def load_sweeps(folder):
-    files = sorted(glob.glob(os.path.join(folder, "*.json")))
-    if not files:
-        raise SystemExit(f"error: no sweep files (*.json) in {folder}")
-    defs = []
-    for f in files:
-        try:
-            with open(f, "rb") as fh:
-                raw = fh.read()
-            d = json.loads(raw)
-        except (OSError, ValueError) as e:
-            raise SystemExit(f"error: {f}: {e}")
-        if d.get("schema") != "mla-sweep/1":
-            raise SystemExit(f"error: {f}: field 'schema' must be \"mla-sweep/1\", got {d.get('schema')!r}")
-        for k in ("name", "dtype", "seed", "trials", "timing", "implementations", "grids"):
-            if k not in d:
-                raise SystemExit(f"error: {f}: field '{k}' is missing")
-        d["file"] = f
-        d["sha256"] = hashlib.sha256(raw).hexdigest()
-        d.setdefault("pageBlock", 64)
-        defs.append(d)
-    return defs
-
-
-def config_id(c):
-    return (f"b{c['b']}-sq{c['sQ']}-hq{c['hQ']}-hkv{c['hKv']}-sk{c['meanSk']}-{c['skDist']}-seed{c['seed']}"
-            + ("-causal" if c["causal"] else ""))
-
-
-def expand_configs(d, quick):
-    """Same order, ids and de-duplication as expandConfigs in src/sweep/definitions.ts."""
-    out, seen = [], set()
-    only = (d.get("quick") or {}).get("only") if quick else None
-    for g in d["grids"]:
-        for b in g["b"]:
-            for s_q in g["sQ"]:
-                for h_q in g["hQ"]:
-                    for h_kv in g["hKv"]:
-                        for sk in g["meanSk"]:
-                            for dist in g["skDist"]:
-                                causal = (s_q > 1) if g["causal"] == "auto" else (bool(g["causal"]) and s_q > 1)
-                                c = {"b": b, "sQ": s_q, "hQ": h_q, "hKv": h_kv, "meanSk": sk, "skDist": dist,
-                                     "seed": d["seed"], "causal": causal}
-                                cid = config_id(c)
-                                if cid in seen:
-                                    continue
-                                if only and not all(c.get(k) in v for k, v in only.items()):
-                                    continue
-                                seen.add(cid)
-                                c.update(sweep=d["name"], configId=cid, dtype=d["dtype"], pageBlock=d["pageBlock"],
-                                         warmup=d["timing"]["warmup"], iters=d["timing"]["iters"])
-                                lens = generate_seqlens(b, s_q, sk, dist, d["seed"])
-                                c["seqlens"] = lens
-                                c["actualMeanSk"] = sum(lens) / len(lens)
-                                c["maxSk"] = max(lens)
-                                out.append(c)
-    return out
-
-
-def trials_for(d, quick):
-    return (d.get("quick") or {}).get("trials", d["trials"]) if quick else d["trials"]
-
-
-def decode_bytes(c):
-    return 2 * c["b"] * (c["sQ"] * c["hQ"] * D_K + c["actualMeanSk"] * c["hKv"] * D_K + c["sQ"] * c["hQ"] * D_V)
-
-
-def decode_flops(c):
-    return 2 * c["b"] * c["hQ"] * c["sQ"] * c["actualMeanSk"] * (D_K + D_V)
-
-
-def js_number(v):
-    """Numbers formatted like JavaScript's String(): 4096 not 4096.0, so CSVs from both sides look alike."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return ""
-        if v == int(v) and abs(v) < 1e21:
-            return str(int(v))
-        return repr(v)
-    return v
-
-
-def sig6(v):
-    return float(f"{v:.6g}")
-
-
-# ---------------------------------------------------------------- crash-safe CSV (same contract as src/sweep/csv.ts CsvAppender)
-class CsvAppender:
     def __init__(self, path):
         self.path = path
-        self.done = {}
-        if os.path.exists(path) and os.path.getsize(path) > 0:
+        self.status = {}
+        if os.path.exists(path):
             with open(path, "rb") as fh:
                 data = fh.read()
             cut = data.rfind(b"\n") + 1
-            if cut < len(data):  # a torn last line from a crash: drop it
+            if cut < len(data):
                 with open(path, "r+b") as fh:
                     fh.truncate(cut)
-                data = data[:cut]
-            rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
-            with open(path, encoding="utf-8", newline="") as fh:
-                header = next(csv.reader(fh), [])
-            if header != RESULT_COLUMNS:
-                raise SystemExit(f"error: {path} has another header; move it away to start afresh")
-            for r in rows:
-                self.done[self.key(r)] = r["status"]
-            self.fh = open(path, "a", encoding="utf-8", newline="")
-        else:
-            self.fh = open(path, "w", encoding="utf-8", newline="")
-            self._write(RESULT_COLUMNS)
+            for n, line in enumerate(data[:cut].decode("utf-8").splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    r = json.loads(line)
+                    self.status[self.key(r)] = r["status"]
+                except (ValueError, KeyError, TypeError) as e:
+                    raise SystemExit(f"error: {path} line {n} is not a raw measurement ({e}); move the file away to start afresh")
+        self.fh = open(path, "a", encoding="utf-8")
 
     @staticmethod
     def key(r):
-        return "|".join(str(r[k]) for k in ("sweep", "config_id", "impl", "kernel_version", "trial"))
+        return (r["sweep"], r["configId"], r["impl"], str(r.get("kernelVersion", "")), r["trial"])
 
-    def _write(self, values):
-        w = csv.writer(self.fh, lineterminator="\n")
-        w.writerow(values)
+    def append(self, r):
+        self.fh.write(json.dumps(r) + "\n")
         self.fh.flush()
         os.fsync(self.fh.fileno())
-
-    def append(self, row):
-        self._write([js_number(row.get(c, "")) for c in RESULT_COLUMNS])
+        self.status[self.key(r)] = r["status"]
 
     def close(self):
         self.fh.close()
@@ -277,9 +146,11 @@ def torch_decode(torch, q, kvcache, block_table, seqlens, max_len, causal, scale
 def check_decode(torch, device):
     """torch_decode against a per-request float64 loop, on small random problems (paged, varlen, causal, h_kv > 1)."""
     worst = 0.0
-    for (b, s_q, h_q, h_kv, causal) in [(3, 1, 16, 1, False), (2, 2, 8, 2, True), (4, 4, 16, 1, True)]:
+    # Lengths that end mid-page, on a page boundary, inside the first page and barely above s_q.
+    for (b, s_q, h_q, h_kv, causal, lens) in [(3, 1, 16, 1, False, [150, 64, 211]), (2, 2, 8, 2, True, [130, 97]),
+                                              (4, 4, 16, 1, True, [150, 5, 70, 256])]:
         c = {"b": b, "sQ": s_q, "hQ": h_q, "hKv": h_kv, "causal": causal, "dtype": "bf16", "pageBlock": 64, "seed": 5,
-             "seqlens": generate_seqlens(b, s_q, 150, "normal", 9)}
+             "seqlens": lens}
         p = make_problem(torch, c, device)
         got = torch_decode(torch, p["q"], p["kvcache"], p["block_table"], p["seqlens"], p["max_len"], causal, p["scale"]).double()
         q, kv, tbl = p["q"].double(), p["kvcache"].double(), p["block_table"].long()
@@ -301,24 +172,90 @@ def check_decode(torch, device):
     print(f"check ok: torch_decode matches the float64 per-request reference (worst relative error {worst:.2e})")
 
 
-def time_calls(torch, fn, warmup, iters):
+def time_calls(torch, fn, warmup, iters, graph=False):
+    """Microseconds per call of fn: `warmup` untimed calls, then CUDA events around `iters` back-to-back calls.
+
+    The one timing every implementation goes through (PyTorch, FlashMLA, any callable), so that all are
+    measured alike. graph=True captures one call of fn in a CUDA graph (after three eager calls on a side
+    stream, as capture requires) and times replays of the graph instead of eager calls, warm-up included:
+    the launch overhead of the calls drops out, their device time stays.
+    """
+    call = fn
+    if graph:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                fn()
+        torch.cuda.current_stream().wait_stream(side)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            fn()
+        call = g.replay
     for _ in range(warmup):
-        fn()
+        call()
     start = torch.cuda.Event(enable_timing=True)
     end = torch.cuda.Event(enable_timing=True)
     start.record()
     for _ in range(iters):
-        fn()
+        call()
     end.record()
     end.synchronize()
     return start.elapsed_time(end) * 1000.0 / iters
 
 
+def torch_runner(torch, prob):
+    """The plain PyTorch decode on one problem, as a callable."""
+    return lambda: torch_decode(torch, prob["q"], prob["kvcache"], prob["block_table"], prob["seqlens"],
+                                prob["max_len"], prob["causal"], prob["scale"])
+
+
 def flashmla_runner(torch, fm, prob, c):
-    """FlashMLA's own API, as its tests/test_flash_mla.py calls it."""
+    """FlashMLA's own API on one problem, as its tests/test_flash_mla.py calls it, as a callable."""
     meta, splits = fm.get_mla_metadata(prob["seqlens"], c["sQ"] * c["hQ"] // c["hKv"], c["hKv"])
     return lambda: fm.flash_mla_with_kvcache(prob["q"], prob["kvcache"], prob["block_table"], prob["seqlens"], D_V,
                                              meta, splits, causal=prob["causal"])
+
+
+def measure_impl(configs, impl, kernel_name, build, timer, log, retry_errors=False, cleanup=None, say=None):
+    """Times every trial of `impl` on `configs` (plan entries) that `log` does not hold yet, or holds as an
+    error with retry_errors; one raw record per trial, in plan order. build(c) returns the callable to time
+    (holding its tensors), timer(fn, warmup, iters) its microseconds per call (time_calls). A configuration
+    that fails (an exception from build or timer: out of memory, an unsupported shape) is recorded as an
+    error for its remaining trials and the next one is measured, as the TypeScript runner does."""
+    say = say or (lambda m: print(m, file=sys.stderr, flush=True))
+    for n, c in enumerate(configs, 1):
+        def record(t, **outcome):
+            return {"sweep": c["sweep"], "configId": c["configId"], "impl": impl, "kernelVersion": "",
+                    "kernelName": kernel_name, "trial": t, **outcome}
+
+        def done(t):
+            st = log.status.get(RawLog.key(record(t)))
+            return st == "ok" or (st is not None and not retry_errors)
+
+        left = [t for t in range(c["trials"]) if not done(t)]
+        say(f"{impl} {n}/{len(configs)} {c['sweep']}/{c['configId']}: {len(left)} trials to run")
+        if not left:
+            continue
+        fn = None
+        try:
+            fn = build(c)
+            while left:
+                started = now()
+                us = timer(fn, c["warmup"], c["iters"])
+                log.append(record(left[0], us=us, status="ok", error="", startedAt=started))
+                left.pop(0)
+        except Exception as e:  # noqa: BLE001 (recorded, as the TS runner records a failing config)
+            msg = f"{type(e).__name__}: {e}".strip()
+            started = now()
+            for k, t in enumerate(left):
+                why = msg if k == 0 else f"not run: trial {left[0]} failed: {msg}"
+                log.append(record(t, us=None, status="error", error=why, startedAt=started))
+            say(f"  error: {msg.splitlines()[0] if msg else msg}")
+        finally:
+            fn = None
+            if cleanup:
+                cleanup()
 
 
 def git_commit(root):
@@ -332,32 +269,12 @@ def git_commit(root):
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sweeps", default=os.path.join(root, "data", "sweeps"))
-    ap.add_argument("--out", help="run folder (data/runs/<run>)")
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated sweep names")
-    ap.add_argument("--plan-only", action="store_true")
-    ap.add_argument("--selftest", action="store_true")
-    ap.add_argument("--retry-errors", action="store_true")
+    ap.add_argument("--out", help="run folder (data/runs/<run>): raw-<impl>.jsonl and baselines.json go there")
+    ap.add_argument("--plan", help="the plan to measure (default: <out>/plan.json)")
+    ap.add_argument("--retry-errors", action="store_true", help="measure again the trials recorded as errors")
     ap.add_argument("--check", action="store_true", help="compare the PyTorch decode with a float64 reference and exit")
     a = ap.parse_args()
 
-    if a.selftest:
-        selftest()
-        return 0
-    defs = load_sweeps(a.sweeps)
-    only = [s for s in a.only.split(",") if s]
-    if only:
-        unknown = [s for s in only if s not in {d["name"] for d in defs}]
-        if unknown:
-            raise SystemExit(f"error: --only names unknown sweeps: {', '.join(unknown)}")
-        defs = [d for d in defs if d["name"] in only]
-    if a.plan_only:
-        for d in defs:
-            for c in expand_configs(d, a.quick):
-                print(json.dumps({"sweep": c["sweep"], "configId": c["configId"], "trials": trials_for(d, a.quick),
-                                  "impls": [i["impl"] for i in d["implementations"]], "sum": sum(c["seqlens"]), "max": c["maxSk"]}))
-        return 0
     if a.check:
         import torch  # noqa: PLC0415
         if not torch.cuda.is_available():
@@ -365,10 +282,13 @@ def main():
         check_decode(torch, torch.device("cuda:0"))
         return 0
     if not a.out:
-        ap.error("--out is required (or --plan-only / --selftest / --check)")
+        ap.error("--out is required (or --check)")
+    plan_path = a.plan or os.path.join(a.out, "plan.json")
+    plan = load_plan(plan_path)
     os.makedirs(a.out, exist_ok=True)
-    notes = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "command": sys.argv,
-             "gitCommit": git_commit(root), "sweeps": [{"name": d["name"], "sha256": d["sha256"]} for d in defs]}
+    notes = {"date": now(), "command": sys.argv, "gitCommit": git_commit(root),
+             "plan": {"file": plan_path, "sha256": plan["sha256"], "quick": plan.get("quick")},
+             "sweeps": plan.get("sweeps", [])}
 
     try:
         import torch  # noqa: PLC0415 (optional dependency)
@@ -394,15 +314,20 @@ def main():
         print(f"FlashMLA baseline skipped: {notes['flashmla']['reason']}", file=sys.stderr)
     write_notes(a.out, notes)
 
-    impls = [("torch", f"torch {torch.__version__}", "results-torch.csv")]
+    impls = [("torch", f"torch {torch.__version__}", lambda c: torch_runner(torch, make_problem(torch, c, dev)))]
     if fm is not None:
-        impls.append(("flashmla", f"flash_mla {notes['flashmla']['version']}", "results-flashmla.csv"))
-    for impl, kname, fname in impls:
-        out = CsvAppender(os.path.join(a.out, fname))
+        impls.append(("flashmla", f"flash_mla {notes['flashmla']['version']}",
+                      lambda c: flashmla_runner(torch, fm, make_problem(torch, c, dev), c)))
+    for impl, kname, build in impls:
+        configs = [c for c in plan["configs"] if any(i.get("impl") == impl for i in c.get("implementations", []))]
+        log = RawLog(os.path.join(a.out, f"raw-{impl}.jsonl"))
         try:
-            run_impl(torch, fm, dev, defs, a, impl, kname, out)
+            measure_impl(configs, impl, kname, build, lambda fn, w, i: time_calls(torch, fn, w, i), log,
+                         retry_errors=a.retry_errors, cleanup=torch.cuda.empty_cache)
         finally:
-            out.close()
+            log.close()
+    print(f"raw measurements in {a.out}/raw-*.jsonl; `node dist/src/sweep/cli.js ingest --run {a.out}` makes results-*.csv of them",
+          file=sys.stderr)
     return 0
 
 
@@ -415,50 +340,6 @@ def write_notes(out_dir, notes):
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-
-
-def run_impl(torch, fm, dev, defs, a, impl, kname, out):
-    plan = [(d, c) for d in defs if any(i["impl"] == impl for i in d["implementations"]) for c in expand_configs(d, a.quick)]
-    total = len(plan)
-    for n, (d, c) in enumerate(plan, 1):
-        trials = trials_for(d, a.quick)
-        base = {"sweep": c["sweep"], "config_id": c["configId"], "impl": impl, "kernel_version": "", "kernel_name": kname,
-                "dtype": c["dtype"], "b": c["b"], "s_q": c["sQ"], "h_q": c["hQ"], "h_kv": c["hKv"], "mean_sk": c["meanSk"],
-                "sk_dist": c["skDist"], "seed": c["seed"], "causal": c["causal"], "actual_mean_sk": c["actualMeanSk"],
-                "max_sk": c["maxSk"], "page_block": c["pageBlock"], "warmup": c["warmup"], "iters": c["iters"]}
-        todo = [t for t in range(trials)
-                if not (out.done.get(CsvAppender.key({**base, "trial": t})) == "ok"
-                        or (CsvAppender.key({**base, "trial": t}) in out.done and not a.retry_errors))]
-        print(f"{impl} {n}/{total} {c['sweep']}/{c['configId']}: {len(todo)} trials to run", file=sys.stderr, flush=True)
-        if not todo:
-            continue
-        prob = None
-        left = list(todo)
-        try:
-            prob = make_problem(torch, c, dev)
-            if impl == "torch":
-                fn = lambda: torch_decode(torch, prob["q"], prob["kvcache"], prob["block_table"], prob["seqlens"],  # noqa: E731
-                                          prob["max_len"], prob["causal"], prob["scale"])
-            else:
-                fn = flashmla_runner(torch, fm, prob, c)
-            while left:
-                t = left[0]
-                started = datetime.datetime.now(datetime.timezone.utc).isoformat()
-                us = time_calls(torch, fn, c["warmup"], c["iters"])
-                s = us * 1e-6
-                out.append({**base, "trial": t, "us": sig6(us), "gbps": sig6(decode_bytes(c) / s / 1e9),
-                            "tflops": sig6(decode_flops(c) / s / 1e12), "status": "ok", "error": "", "started_at": started})
-                left.pop(0)
-        except Exception as e:  # OOM, unsupported shape: record and go on, as the TS runner does
-            msg = f"{type(e).__name__}: {e}".strip()
-            started = datetime.datetime.now(datetime.timezone.utc).isoformat()
-            for k, t in enumerate(left):
-                why = msg if k == 0 else f"not run: trial {left[0]} failed: {msg}"
-                out.append({**base, "trial": t, "status": "error", "error": why, "started_at": started})
-            print(f"  error: {msg.splitlines()[0] if msg else msg}", file=sys.stderr)
-        finally:
-            prob = None
-            torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":

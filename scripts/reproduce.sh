@@ -99,8 +99,10 @@ if [ "$have_gpu" = 1 ]; then
   if [ "$baselines" = 1 ]; then
     if command -v python3 >/dev/null 2>&1; then
       say "baselines (PyTorch; FlashMLA if importable)"
-      # The script records why a baseline could not run (no torch, no CUDA, no flash_mla) in baselines.json and exits 0.
-      python3 baselines/torch_mla_decode.py --out "$run_dir" "${quick_flag[@]}"
+      # The script measures the plan the run left in $run_dir/plan.json, records why a baseline could not run
+      # (no torch, no CUDA, no flash_mla) in baselines.json and exits 0; ingest turns its raw-*.jsonl into results-*.csv.
+      python3 baselines/torch_mla_decode.py --out "$run_dir"
+      node dist/src/sweep/cli.js ingest --run "$run_dir"
     else
       say "python3 not found: no baselines (the speed-up figure will be skipped)"
     fi

@@ -24,7 +24,7 @@ import {
 } from "../src/artifact/check-repro";
 import { MlaArgumentError } from "../src/errors";
 import { loadRun } from "../src/sweep/aggregate";
-import { csvLine, RESULT_COLUMNS } from "../src/sweep/csv";
+import { csvText, RESULT_COLUMNS } from "../src/sweep/csv";
 
 const ROOT = path.join(__dirname, "..", "..");
 const H100 = "NVIDIA H100 80GB HBM3";
@@ -45,7 +45,7 @@ function cfgId([b, sq, hq, sk]: Spec["cfg"]): string {
 
 function writeRun(dir: string, specs: Spec[], o: { gpu?: string; quick?: boolean; power?: string } = {}): string {
   fs.mkdirSync(dir, { recursive: true });
-  const files: Record<string, string> = {};
+  const files: Record<string, Record<string, unknown>[]> = {};
   for (const s of specs) {
     const impl = s.impl ?? "ours";
     const file = impl === "ours" ? "results.csv" : `results-${impl}.csv`;
@@ -53,15 +53,15 @@ function writeRun(dir: string, specs: Spec[], o: { gpu?: string; quick?: boolean
     const trials = s.us === "error" ? [NaN, NaN] : s.us;
     trials.forEach((us, t) => {
       const row = {
-        sweep: s.sweep, config_id: cfgId(s.cfg), impl, kernel_version: impl === "ours" ? String(s.kv ?? 2) : "", kernel_name: impl === "ours" ? `k${s.kv ?? 2}` : "",
-        dtype: "bf16", b, s_q: sq, h_q: hq, h_kv: 1, mean_sk: sk, sk_dist: "fixed", seed: 0, causal: sq > 1, actual_mean_sk: sk, max_sk: sk, page_block: 64,
+        sweep: s.sweep, configId: cfgId(s.cfg), impl, kernelVersion: impl === "ours" ? String(s.kv ?? 2) : "", kernelName: impl === "ours" ? `k${s.kv ?? 2}` : "",
+        dtype: "bf16", b, sQ: sq, hQ: hq, hKv: 1, meanSk: sk, skDist: "fixed", seed: 0, causal: sq > 1, actualMeanSk: sk, maxSk: sk, pageBlock: 64,
         warmup: 5, iters: 30, trial: t, us, gbps: Number.isFinite(us) ? 1000 / us : NaN, tflops: Number.isFinite(us) ? 10 / us : NaN,
-        status: Number.isFinite(us) ? "ok" : "error", error: Number.isFinite(us) ? "" : "CUDA error: synthetic failure", started_at: "2026-11-21T12:00:00.000Z",
+        status: Number.isFinite(us) ? "ok" : "error", error: Number.isFinite(us) ? "" : "CUDA error: synthetic failure", startedAt: "2026-11-21T12:00:00.000Z",
       };
-      files[file] = (files[file] ?? csvLine(RESULT_COLUMNS, Object.fromEntries(RESULT_COLUMNS.map((c) => [c, c])))) + csvLine(RESULT_COLUMNS, row);
+      (files[file] ??= []).push(row);
     });
   }
-  for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), text);
+  for (const [f, rows] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), csvText(RESULT_COLUMNS, rows));
   const prov = {
     schema: "mla-run/1", runId: path.basename(dir), date: "2026-11-21T12:00:00.000Z",
     device: { name: o.gpu ?? H100, smCount: 132, smClockMHz: 1980, memClockMHz: 2619, memoryBytes: 85e9, driver: "12.4", cudaRuntime: "12.4", computeCapability: "9.0" },
@@ -99,7 +99,7 @@ describe("artifact: check-repro (synthetic run folders)", function () {
       writeRun(path.join(tmp, "fresh"), [scaled(A, 1.01), scaled(A1, 1.0), scaled(B, 1.2), scaled(E, 0.8), { ...F, us: "error" }, scaled(L2, 1.0), scaled(T, 1.5), scaled(N, 1.15)]),
     );
     const res = compareRuns(rec, fresh);
-    const v = (s: Spec): string => res.rows.find((r) => r.key === rowKey({ sweep: s.sweep, config_id: cfgId(s.cfg), impl: s.impl ?? "ours", kernel_version: s.impl === "torch" ? "" : String(s.kv ?? 2) }))!.verdict;
+    const v = (s: Spec): string => res.rows.find((r) => r.key === rowKey({ sweep: s.sweep, configId: cfgId(s.cfg), impl: s.impl ?? "ours", kernelVersion: s.impl === "torch" ? "" : String(s.kv ?? 2) }))!.verdict;
     assert.strictEqual(v(A), "reproduced");
     assert.strictEqual(v(B), "slower");
     assert.strictEqual(v(E), "faster");
@@ -119,7 +119,7 @@ describe("artifact: check-repro (synthetic run folders)", function () {
   it("claims: newest version everywhere, every ladder version, not older versions elsewhere, not baselines", () => {
     const rec = loadRun(writeRun(path.join(tmp, "rec"), RECORDED));
     const c = claimKeys(rec);
-    const key = (s: Spec): string => rowKey({ sweep: s.sweep, config_id: cfgId(s.cfg), impl: s.impl ?? "ours", kernel_version: s.impl === "torch" ? "" : String(s.kv ?? 2) });
+    const key = (s: Spec): string => rowKey({ sweep: s.sweep, configId: cfgId(s.cfg), impl: s.impl ?? "ours", kernelVersion: s.impl === "torch" ? "" : String(s.kv ?? 2) });
     for (const s of [A, B, E, F, L1, L2, N]) assert.ok(c.has(key(s)), `${key(s)} should be a claim`);
     assert.ok(!c.has(key(A1)), "an older version outside the ladder is not a claim");
     assert.ok(!c.has(key(T)), "a baseline is not a claim");
@@ -143,7 +143,7 @@ describe("artifact: check-repro (synthetic run folders)", function () {
     assert.strictEqual(classify(0.03, 0.03), "reproduced");
     const rec = loadRun(writeRun(path.join(tmp, "rec"), [N]));
     const row = rec.agg[0];
-    assert.ok(Math.abs(relativeSigma(row)! - row.us_iqr / row.us_median / 1.349) < 1e-12);
+    assert.ok(Math.abs(relativeSigma(row)! - row.usIqr / row.usMedian / 1.349) < 1e-12);
     // The same configuration in two sweeps 6% apart: the floor for every row rises to 6%.
     const dup = loadRun(writeRun(path.join(tmp, "dup"), [A, { ...A, sweep: "targets", us: five(106) }, B]));
     const d = sessionDrift(dup);
@@ -151,14 +151,14 @@ describe("artifact: check-repro (synthetic run folders)", function () {
     assert.ok(Math.abs(d.value! - 0.06) < 1e-9);
     const fresh = loadRun(writeRun(path.join(tmp, "fresh"), [A, { ...A, sweep: "targets", us: five(106) }, scaled(B, 1.05)]));
     const res = compareRuns(dup, fresh);
-    assert.strictEqual(res.rows.find((r) => r.sweep === "flashmla-grid" && r.config_id === cfgId(B.cfg))!.verdict, "reproduced");
+    assert.strictEqual(res.rows.find((r) => r.sweep === "flashmla-grid" && r.configId === cfgId(B.cfg))!.verdict, "reproduced");
   });
 
   it("a --quick fresh run: recorded configurations outside the quick subset are 'not run (quick)', not missing", () => {
     const rec = loadRun(writeRun(path.join(tmp, "rec"), [A, B]));
     const fresh = loadRun(writeRun(path.join(tmp, "fresh"), [{ ...A, us: [100, 101] }], { quick: true }));
     const res = compareRuns(rec, fresh, { quickPlan: new Set([`flashmla-grid|${cfgId(A.cfg)}`]) });
-    assert.strictEqual(res.rows.find((r) => r.config_id === cfgId(B.cfg))!.verdict, "not run (quick)");
+    assert.strictEqual(res.rows.find((r) => r.configId === cfgId(B.cfg))!.verdict, "not run (quick)");
     assert.strictEqual(exitStatus(res), 0);
     // The plan of the committed sweep files is what the CLI uses.
     const plan = quickPlanFrom(path.join(ROOT, "data", "sweeps"));

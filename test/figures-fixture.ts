@@ -10,14 +10,15 @@ import * as path from "path";
 import { rooflineTimeSeconds } from "../src/roofline/accounting";
 import { loadSweepDirectory } from "../src/sweep/definitions";
 import { openRunSidecar, writeSidecar } from "../src/sweep/provenance";
-import { measureCeilings, planRun, runSweeps, RunConfig, ImplRun } from "../src/sweep/runner";
-import { Mulberry32 } from "../src/sweep/seqlens";
+import { ImplRun, planRun, RunConfig } from "../src/sweep/plan";
+import { measureCeilings, runSweeps } from "../src/sweep/runner";
+import { Rng } from "../src/numeric/rng";
 
 export const FIXTURE_GPU = "NVIDIA H100 80GB HBM3";
 const CEIL = { bandwidth: 3.0e12, flops: 660e12 };
 
 function fakeTimes(seed: number) {
-  const rng = new Mulberry32(seed);
+  const rng = new Rng(seed);
   return async (c: RunConfig, i: ImplRun) => {
     const eff = i.impl === "torch" ? 0.12 : i.kernelVersion === 1 ? 0.04 : 0.8;
     const t = rooflineTimeSeconds({ b: c.b, sQ: c.sQ, hQ: c.hQ, hKv: c.hKv, meanSk: c.actualMeanSk }, CEIL) / eff + 4e-6;

@@ -3,11 +3,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { MlaArgumentError } from "../src/errors";
-import { decodeBytes } from "../src/roofline/accounting";
-import { parseCsv, csvLine, CsvAppender, RESULT_COLUMNS } from "../src/sweep/csv";
+import { decodeBytes, decodeFlops } from "../src/roofline/accounting";
+import { CEILING_COLUMNS, completeLength, csvText, parseCsv, readCsvFile, CsvAppender, RESULT_COLUMNS } from "../src/sweep/csv";
 import { configId, expandConfigs, loadSweepDefinition, loadSweepDirectory, parseSweepDefinition, resolveKernelVersions, SweepDefinitionError } from "../src/sweep/definitions";
-import { generateSeqlens, Mulberry32, seqlenStats } from "../src/sweep/seqlens";
-import { estimateSeconds, measureCeilings, planRun, runSweeps, RunConfig, ImplRun, ProgressSink } from "../src/sweep/runner";
+import { generateSeqlens, seqlenStats } from "../src/sweep/seqlens";
+import { Rng } from "../src/numeric/rng";
+import * as crypto from "crypto";
+import { spawnSync } from "child_process";
+import { estimateSeconds, measureCeilings, runSweeps, ProgressSink } from "../src/sweep/runner";
+import { buildPlan, ImplRun, parsePlan, planRun, planText, readPlan, resolvePlan, RunConfig, writePlan } from "../src/sweep/plan";
 import { aggregateTrials, loadRun, recordedRun, toTrialRows } from "../src/sweep/aggregate";
 import { gitState, openRunSidecar, readSidecar, runDirFor } from "../src/sweep/provenance";
 import { loadGpuBinding, GpuMeasurer, GpuBinding } from "../src/sweep/gpu-adapter";
@@ -39,11 +43,11 @@ const KV = [
 ];
 
 describe("sweep/seqlens", () => {
-  it("mulberry32 matches the reference stream (seed 0)", () => {
-    const r = new Mulberry32(0);
+  it("the one PRNG (Rng) is mulberry32: the reference stream of seed 0", () => {
+    const r = new Rng(0);
     assert.deepStrictEqual([r.nextU32(), r.nextU32(), r.nextU32()], [1144304738, 1416247, 958946056]);
   });
-  it("is deterministic and pinned (the Python baseline checks the same values)", () => {
+  it("is deterministic and pinned", () => {
     const a = generateSeqlens({ b: 8, sQ: 1, meanSk: 4096, dist: "normal", seed: 0 });
     assert.deepStrictEqual(Array.from(a), [602, 4676, 2793, 4833, 467, 4936, 3303, 2418]);
     assert.deepStrictEqual(Array.from(generateSeqlens({ b: 4, sQ: 2, meanSk: 100, dist: "normal", seed: 12345 })), [175, 200, 18, 135]);
@@ -58,6 +62,21 @@ describe("sweep/seqlens", () => {
     assert.ok(Math.abs(s.sd / 4096 - 1) < 0.03, `sd ${s.sd}`);
     assert.ok(s.min >= 2);
     assert.ok(s.max <= 8192 * 4);
+  });
+  it("every data/sweeps file expands to the very lengths the recorded runs were measured on", () => {
+    // sha256 of JSON [[sweep, configId, lengths], ...] over planRun's order, taken before the
+    // generator moved into src/numeric/rng.ts: a change of stream, normal or clip shows here.
+    const defs = loadSweepDirectory(REPO_SWEEPS);
+    const pinned = {
+      full: [54, 5984, "a5a70c2cf72d6f2b90cc1d0a343e6c64dca297529bdd26183fc8486215a25bce"],
+      quick: [25, 2866, "6fe66beda913e5876637b11b4186da580d253f0ce96d1ddad60790f264c1f9d3"],
+    };
+    for (const quick of [false, true]) {
+      const plan = planRun(defs, { quick, impls: ["ours", "torch", "flashmla"], kernelVersions: KV });
+      const lens = plan.map((p) => [p.cfg.sweep, p.cfg.configId, Array.from(p.cfg.seqlens)]);
+      const sha = crypto.createHash("sha256").update(JSON.stringify(lens)).digest("hex");
+      assert.deepStrictEqual([plan.length, plan.reduce((a, p) => a + p.cfg.seqlens.length, 0), sha], pinned[quick ? "quick" : "full"]);
+    }
   });
   it("fixed gives the mean everywhere; bad input names the argument", () => {
     assert.deepStrictEqual(Array.from(generateSeqlens({ b: 3, sQ: 1, meanSk: 64, dist: "fixed", seed: 0 })), [64, 64, 64]);
@@ -128,25 +147,96 @@ describe("sweep/definitions", () => {
   });
 });
 
+describe("sweep/plan", () => {
+  it("expands every configuration with its lengths, FLOP and byte counts; the file reads back identically", () => {
+    const dir = tmpdir();
+    const defs = loadSweepDirectory(REPO_SWEEPS);
+    const plan = buildPlan(defs, { root: path.join(REPO_SWEEPS, "..", "..") });
+    assert.deepStrictEqual(plan.sweeps.map((x) => x.file), defs.map((d) => `data/sweeps/${path.basename(d.file)}`));
+    for (const c of plan.configs) {
+      const shape = { b: c.b, sQ: c.sQ, hQ: c.hQ, hKv: c.hKv, meanSk: c.actualMeanSk };
+      assert.deepStrictEqual([c.flops, c.bytes, c.seqlens.length], [decodeFlops(shape), decodeBytes(shape), c.b], c.configId);
+      assert.strictEqual(c.actualMeanSk, c.seqlens.reduce((a, x) => a + x, 0) / c.b);
+    }
+    const f = path.join(dir, "plan.json");
+    writePlan(f, plan);
+    const back = readPlan(f);
+    assert.deepStrictEqual(back.configs, plan.configs);
+    assert.strictEqual(back.sha256, crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex"));
+    assert.strictEqual(fs.readFileSync(f, "utf8").split("\n").filter((l) => l.startsWith('    {"sweep"')).length, plan.configs.length, "one configuration a line");
+    assert.strictEqual(planText(back), fs.readFileSync(f, "utf8"));
+    fs.rmSync(dir, { recursive: true });
+  });
+  it("`sweep/cli.js plan` writes it, with the sweeps' quick filters and --only", () => {
+    const dir = tmpdir();
+    const f = path.join(dir, "sub", "plan.json");
+    const r = spawnSync("node", [path.join(__dirname, "..", "src", "sweep", "cli.js"), "plan", "--out", f, "--quick", "--only", "flashmla-grid,batch"], { encoding: "utf8" });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stderr, /wrote .*plan\.json: \d+ configurations of flashmla-grid, batch \(quick\)/);
+    const p = readPlan(f);
+    const defs = loadSweepDirectory(REPO_SWEEPS).filter((d) => ["flashmla-grid", "batch"].includes(d.name));
+    assert.deepStrictEqual(p.configs.map((c) => c.configId), defs.flatMap((d) => expandConfigs(d, true).map((c) => c.configId)));
+    assert.ok(p.quick && p.configs.every((c) => c.trials === 2));
+    fs.rmSync(dir, { recursive: true });
+  });
+  it("resolvePlan: the implementations this process runs, ours resolved against the build's kernels", () => {
+    const plan = buildPlan([parseSweepDefinition(minimalDef(), "m.json")], { quick: true });
+    assert.ok(plan.quick && plan.configs.every((c) => c.b === 2 && c.trials === 1));
+    const ours = resolvePlan(plan, { kernelVersions: KV });
+    assert.deepStrictEqual(ours[0].impls, [{ impl: "ours", kernelVersion: 1, kernelName: "simt" }, { impl: "ours", kernelVersion: 2, kernelName: "mma_sync" }]);
+    assert.ok(ours[0].cfg.seqlens instanceof Int32Array);
+    assert.deepStrictEqual(resolvePlan(plan, { impls: ["flashmla"], kernelVersions: KV }), [], "no sweep lists flashmla");
+    assert.throws(() => resolvePlan(plan, { impls: ["cutlass" as never], kernelVersions: KV }), /o\.impls/);
+    assert.throws(() => buildPlan([parseSweepDefinition(minimalDef(), "m.json")], { only: ["nope"] }), /o\.only/);
+  });
+  it("names the file and the field of a bad plan", () => {
+    const good = JSON.parse(planText(buildPlan([parseSweepDefinition(minimalDef(), "m.json")])));
+    const bad = (edit: (p: { configs: Record<string, unknown>[] } & Record<string, unknown>) => void, field: RegExp) => {
+      const p = JSON.parse(JSON.stringify(good));
+      edit(p);
+      assert.throws(() => parsePlan(p, "run/plan.json"), (e: Error) => /run\/plan\.json/.test(e.message) && field.test(e.message));
+    };
+    bad((p) => (p.schema = "mla-sweep/1"), /'schema'/);
+    bad((p) => (p.configs[1].seqlens = [1]), /'configs\[1\]\.seqlens' must be 2 lengths/);
+    bad((p) => delete p.configs[0].flops, /'configs\[0\]\.flops' must be present/);
+    bad((p) => (p.configs[0].implementations = [{ impl: "cutlass" }]), /'configs\[0\]\.implementations\[0\]\.impl'/);
+    bad((p) => p.configs.push(p.configs[0]), /unique/);
+    bad((p) => (p.configs[0].extra = 1), /unknown key/);
+    assert.deepStrictEqual(parsePlan(good, "ok.json").configs, good.configs);
+  });
+});
+
 describe("sweep/csv", () => {
   it("round-trips quotes, commas and newlines; drops a torn last line", () => {
     const cols = ["a", "b"];
-    const text = "a,b\n" + csvLine(cols, { a: 'he said "x, y"', b: 1.5 }) + csvLine(cols, { a: "two\nlines", b: NaN }) + 'x,"unfinish';
+    const text = csvText(cols, [{ a: 'he said "x, y"', b: 1.5 }, { a: "two\nlines", b: NaN }]) + 'x,"unfinish';
+    assert.strictEqual(text.split("\n")[0], "a,b");
     const p = parseCsv(text);
+    assert.deepStrictEqual(p.header, cols);
     assert.deepStrictEqual(p.rows, [
       { a: 'he said "x, y"', b: "1.5" },
       { a: "two\nlines", b: "" },
     ]);
     assert.ok(p.torn);
+    assert.ok(!parseCsv(csvText(cols, [{ a: 1, b: true }])).torn);
+    assert.deepStrictEqual(parseCsv(csvText(cols, [])), { header: cols, rows: [], torn: false });
+  });
+  it("a record is complete only at a newline outside quotes", () => {
+    const full = 'a,b\n1,"x\ny"\n';
+    assert.strictEqual(completeLength(full), full.length);
+    assert.strictEqual(completeLength('a,b\n1,"x\n'), 4, "cut inside a quoted newline");
+    assert.strictEqual(completeLength("a,b\n1,2"), 4);
+    assert.strictEqual(completeLength(""), 0);
   });
   it("CsvAppender repairs a torn file and refuses a foreign header", () => {
     const dir = tmpdir();
     const f = path.join(dir, "r.csv");
-    fs.writeFileSync(f, "a,b\n1,2\n3,");
+    fs.writeFileSync(f, 'a,b\n1,2\n3,"half\nof a record');
     const ap = new CsvAppender(f, ["a", "b"]);
-    ap.append({ a: 5, b: 6 });
+    assert.deepStrictEqual(ap.existing, [{ a: "1", b: "2" }]);
+    ap.append({ a: 5, b: "x,y" });
     ap.close();
-    assert.strictEqual(fs.readFileSync(f, "utf8"), "a,b\n1,2\n5,6\n");
+    assert.strictEqual(fs.readFileSync(f, "utf8"), 'a,b\n1,2\n5,"x,y"\n');
     assert.throws(() => new CsvAppender(f, ["x"]), /header/);
     fs.rmSync(dir, { recursive: true });
   });
@@ -176,11 +266,11 @@ describe("sweep/runner", () => {
     assert.strictEqual(p.rows.length, 48);
     for (const r of p.rows) {
       assert.strictEqual(r.status, "ok");
-      const bytes = decodeBytes({ b: +r.b, sQ: +r.s_q, hQ: +r.h_q, hKv: +r.h_kv, meanSk: +r.actual_mean_sk });
+      const bytes = decodeBytes({ b: +r.b, sQ: +r.sQ, hQ: +r.hQ, hKv: +r.hKv, meanSk: +r.actualMeanSk });
       assert.ok(Math.abs(+r.gbps - bytes / (+r.us * 1e-6) / 1e9) / +r.gbps < 1e-4);
     }
     // Normal-length configs record the generated mean, not the nominal one.
-    assert.ok(p.rows.some((r) => r.sk_dist === "normal" && +r.actual_mean_sk !== 256));
+    assert.ok(p.rows.some((r) => r.skDist === "normal" && +r.actualMeanSk !== 256));
     fs.rmSync(dir, { recursive: true });
   });
 
@@ -214,7 +304,7 @@ describe("sweep/runner", () => {
     assert.strictEqual(log2.length, 48 - before);
     const rows = parseCsv(fs.readFileSync(csv, "utf8")).rows;
     assert.strictEqual(rows.length, 48);
-    assert.strictEqual(new Set(rows.map((r) => `${r.config_id}|${r.kernel_version}|${r.trial}`)).size, 48);
+    assert.strictEqual(new Set(rows.map((r) => `${r.configId}|${r.kernelVersion}|${r.trial}`)).size, 48);
     const again = await runSweeps({ outDir: dir, plan, measure: fakeMeasure([]) });
     assert.strictEqual(again.measured, 0);
     fs.rmSync(dir, { recursive: true });
@@ -348,28 +438,46 @@ describe("sweep/provenance and GPU adapter", () => {
   });
 });
 
+describe("one name per quantity", () => {
+  it("the results CSV's columns are the names of the sweep files and of the planned configuration", () => {
+    const cfg = planRun([parseSweepDefinition(minimalDef(), "m.json")], { kernelVersions: KV, impls: ["ours"] })[0].cfg as unknown as Record<string, unknown>;
+    const gridKeys = Object.keys((minimalDef().grids as Record<string, unknown>[])[0]).filter((k) => k !== "causal");
+    for (const k of gridKeys) assert.ok((RESULT_COLUMNS as readonly string[]).includes(k), `sweep-file key ${k} is a column`);
+    for (const c of RESULT_COLUMNS) {
+      if (["impl", "kernelVersion", "kernelName", "trial", "us", "gbps", "tflops", "status", "error", "startedAt"].includes(c)) continue;
+      assert.ok(c in cfg, `column ${c} is a field of the planned configuration`);
+    }
+    for (const c of [...RESULT_COLUMNS, ...CEILING_COLUMNS]) assert.match(c, /^[a-z][A-Za-z0-9]*$/, `${c} is camelCase`);
+  });
+  it("the recorded run's CSVs carry exactly these headers", () => {
+    const dir = recordedRun(path.join(REPO_SWEEPS, "..", "runs")).dir!;
+    for (const f of fs.readdirSync(dir).filter((x) => /^results.*\.csv$/.test(x))) assert.deepStrictEqual(readCsvFile(path.join(dir, f)).header, [...RESULT_COLUMNS], f);
+    assert.deepStrictEqual(readCsvFile(path.join(dir, "ceilings.csv")).header, [...CEILING_COLUMNS]);
+  });
+});
+
 describe("sweep/aggregate", () => {
   it("computes median, min, max and IQR per config x impl, counting errors", () => {
-    const base = { sweep: "s", config_id: "c", impl: "ours", kernel_version: "2", kernel_name: "mma", dtype: "bf16", b: "128", s_q: "1", h_q: "128", h_kv: "1", mean_sk: "4096", sk_dist: "fixed", seed: "0", causal: "false", actual_mean_sk: "4096", max_sk: "4096", page_block: "64", warmup: "1", iters: "1", gbps: "1", tflops: "1", error: "", started_at: "" };
+    const base = { sweep: "s", configId: "c", impl: "ours", kernelVersion: "2", kernelName: "mma", dtype: "bf16", b: "128", sQ: "1", hQ: "128", hKv: "1", meanSk: "4096", skDist: "fixed", seed: "0", causal: "false", actualMeanSk: "4096", maxSk: "4096", pageBlock: "64", warmup: "1", iters: "1", gbps: "1", tflops: "1", error: "", startedAt: "" };
     const rows = toTrialRows(
-      [10, 20, 30, 40, 50].map((us, t) => ({ ...base, trial: String(t), us: String(us), status: "ok" })).concat([{ ...base, trial: "5", us: "", status: "error", error: "oops" }, { ...base, impl: "torch", kernel_version: "", trial: "0", us: "", status: "error", error: "OOM" }]),
+      [10, 20, 30, 40, 50].map((us, t) => ({ ...base, trial: String(t), us: String(us), status: "ok" })).concat([{ ...base, trial: "5", us: "", status: "error", error: "oops" }, { ...base, impl: "torch", kernelVersion: "", trial: "0", us: "", status: "error", error: "OOM" }]),
       "results.csv",
     );
     const agg = aggregateTrials(rows);
     const ours = agg.find((a) => a.impl === "ours")!;
     assert.strictEqual(ours.n, 5);
-    assert.strictEqual(ours.n_error, 1);
-    assert.strictEqual(ours.us_median, 30);
-    assert.strictEqual(ours.us_min, 10);
-    assert.strictEqual(ours.us_max, 50);
-    assert.strictEqual(ours.us_q1, 20);
-    assert.strictEqual(ours.us_q3, 40);
-    assert.strictEqual(ours.us_iqr, 20);
+    assert.strictEqual(ours.nError, 1);
+    assert.strictEqual(ours.usMedian, 30);
+    assert.strictEqual(ours.usMin, 10);
+    assert.strictEqual(ours.usMax, 50);
+    assert.strictEqual(ours.usQ1, 20);
+    assert.strictEqual(ours.usQ3, 40);
+    assert.strictEqual(ours.usIqr, 20);
     assert.strictEqual(ours.label, "ours v2 (mma)");
     assert.ok(ours.intensity > 200 && ours.intensity < 250);
     const torch = agg.find((a) => a.impl === "torch")!;
     assert.strictEqual(torch.n, 0);
-    assert.ok(Number.isNaN(torch.us_median));
+    assert.ok(Number.isNaN(torch.usMedian));
     assert.strictEqual(torch.error, "OOM");
   });
   it("finds the recorded run: RECORDED first, else the newest folder", () => {

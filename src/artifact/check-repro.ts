@@ -3,7 +3,7 @@
  *                                       [--floor 0.03] [--k 3] [--allow-other-gpu] [--json FILE]
  *
  * Compares a fresh run folder with the recorded one, configuration by
- * configuration (sweep x config_id x implementation x kernel version, median
+ * configuration (sweep x configId x implementation x kernel version, median
  * time per call), and prints a verdict per row: reproduced, faster, slower,
  * missing, error (plus informational rows: not run in a --quick run, recorded
  * error, extra). scripts/check-repro.sh measures the fresh run on a GPU first.
@@ -65,9 +65,9 @@ export const FAILING: readonly Verdict[] = ["slower", "missing", "error"];
 export interface RowComparison {
   key: string;
   sweep: string;
-  config_id: string;
+  configId: string;
   impl: string;
-  kernel_version: string;
+  kernelVersion: string;
   label: string;
   /** why the row is a claim ("" when it is not one) */
   claim: string;
@@ -96,16 +96,16 @@ export interface CheckResult {
 export interface CheckOptions {
   floor?: number;
   k?: number;
-  /** sweep|config_id pairs a --quick run measures; recorded rows outside it are "not run (quick)" when the fresh run is quick */
+  /** sweep|configId pairs a --quick run measures; recorded rows outside it are "not run (quick)" when the fresh run is quick */
   quickPlan?: Set<string>;
 }
 
-export function rowKey(r: { sweep: string; config_id: string; impl: string; kernel_version: string }): string {
+export function rowKey(r: { sweep: string; configId: string; impl: string; kernelVersion: string }): string {
   if (typeof r !== "object" || r === null) throw new MlaArgumentError("rowKey", "r", "an AggRow", r);
-  return `${r.sweep}|${r.config_id}|${r.impl}|${r.kernel_version}`;
+  return `${r.sweep}|${r.configId}|${r.impl}|${r.kernelVersion}`;
 }
 
-const okRow = (r: AggRow): boolean => r.n > 0 && Number.isFinite(r.us_median) && r.us_median > 0;
+const okRow = (r: AggRow): boolean => r.n > 0 && Number.isFinite(r.usMedian) && r.usMedian > 0;
 
 function checkLoadedRun(fn: string, name: string, run: unknown): LoadedRun {
   if (typeof run !== "object" || run === null || !Array.isArray((run as LoadedRun).agg)) throw new MlaArgumentError(fn, name, "a LoadedRun (src/sweep/aggregate.ts loadRun)", run);
@@ -115,8 +115,8 @@ function checkLoadedRun(fn: string, name: string, run: unknown): LoadedRun {
 /** IQR/median/1.349 of one row's ok trials; undefined below 2 trials (no spread to speak of). */
 export function relativeSigma(r: AggRow): number | undefined {
   if (typeof r !== "object" || r === null) throw new MlaArgumentError("relativeSigma", "r", "an AggRow", r);
-  if (!okRow(r) || r.n < 2 || !Number.isFinite(r.us_iqr)) return undefined;
-  return r.us_iqr / r.us_median / IQR_PER_SIGMA;
+  if (!okRow(r) || r.n < 2 || !Number.isFinite(r.usIqr)) return undefined;
+  return r.usIqr / r.usMedian / IQR_PER_SIGMA;
 }
 
 function median(v: number[]): number | undefined {
@@ -140,7 +140,7 @@ export function sessionDrift(run: LoadedRun): { value?: number; pairs: number } 
   checkLoadedRun("sessionDrift", "run", run);
   const by = new Map<string, AggRow[]>();
   for (const r of run.agg.filter(okRow)) {
-    const k = `${r.config_id}|${r.impl}|${r.kernel_version}`;
+    const k = `${r.configId}|${r.impl}|${r.kernelVersion}`;
     by.set(k, [...(by.get(k) ?? []), r]);
   }
   let value: number | undefined;
@@ -149,7 +149,7 @@ export function sessionDrift(run: LoadedRun): { value?: number; pairs: number } 
     for (let i = 0; i < rows.length; i++)
       for (let j = i + 1; j < rows.length; j++) {
         // max/min - 1: symmetric, so the order the sweeps ran in does not change the tolerance.
-        const d = Math.max(rows[i].us_median, rows[j].us_median) / Math.min(rows[i].us_median, rows[j].us_median) - 1;
+        const d = Math.max(rows[i].usMedian, rows[j].usMedian) / Math.min(rows[i].usMedian, rows[j].usMedian) - 1;
         pairs++;
         value = value === undefined ? d : Math.max(value, d);
       }
@@ -185,9 +185,9 @@ export function claimKeys(run: LoadedRun): Map<string, string> {
   const ours = run.agg.filter((r) => r.impl === "ours" && okRow(r));
   const newest = new Map<string, AggRow>();
   for (const r of ours) {
-    const k = `${r.sweep}|${r.config_id}`;
+    const k = `${r.sweep}|${r.configId}`;
     const prev = newest.get(k);
-    if (!prev || Number(r.kernel_version) > Number(prev.kernel_version)) newest.set(k, r);
+    if (!prev || Number(r.kernelVersion) > Number(prev.kernelVersion)) newest.set(k, r);
   }
   for (const r of newest.values()) out.set(rowKey(r), "figures (newest version)");
   for (const r of ours.filter((x) => x.sweep === "ladder")) out.set(rowKey(r), "ladder figure");
@@ -202,7 +202,7 @@ export function claimKeys(run: LoadedRun): Map<string, string> {
 
 function stats(r: AggRow | undefined): RowComparison["recorded"] {
   if (!r) return undefined;
-  return { median: r.us_median, q1: r.us_q1, q3: r.us_q3, n: r.n, nError: r.n_error };
+  return { median: r.usMedian, q1: r.usQ1, q3: r.usQ3, n: r.n, nError: r.nError };
 }
 
 function facts(run: LoadedRun): CheckResult["recorded"] {
@@ -228,7 +228,7 @@ export function compareRuns(recorded: LoadedRun, fresh: LoadedRun, o: CheckOptio
   const k = o.k ?? DEFAULT_K;
   if (typeof floor !== "number" || !Number.isFinite(floor) || floor < 0 || floor >= 1) throw new MlaArgumentError(fn, "o.floor", "a fraction in [0, 1)", floor);
   if (typeof k !== "number" || !Number.isFinite(k) || k <= 0) throw new MlaArgumentError(fn, "o.k", "a finite number > 0", k);
-  if (o.quickPlan !== undefined && !(o.quickPlan instanceof Set)) throw new MlaArgumentError(fn, "o.quickPlan", "a Set of 'sweep|config_id'", o.quickPlan);
+  if (o.quickPlan !== undefined && !(o.quickPlan instanceof Set)) throw new MlaArgumentError(fn, "o.quickPlan", "a Set of 'sweep|configId'", o.quickPlan);
   if (path.resolve(recorded.dir) === path.resolve(fresh.dir)) throw new MlaArgumentError(fn, "fresh", "a run folder other than the recorded one", fresh.dir);
 
   const rf = facts(recorded);
@@ -248,17 +248,17 @@ export function compareRuns(recorded: LoadedRun, fresh: LoadedRun, o: CheckOptio
   for (const r of recorded.agg) {
     const key = rowKey(r);
     const f = freshBy.get(key);
-    const base = { key, sweep: r.sweep, config_id: r.config_id, impl: r.impl, kernel_version: r.kernel_version, label: r.label, claim: claims.get(key) ?? "", recorded: stats(r), fresh: stats(f) };
+    const base = { key, sweep: r.sweep, configId: r.configId, impl: r.impl, kernelVersion: r.kernelVersion, label: r.label, claim: claims.get(key) ?? "", recorded: stats(r), fresh: stats(f) };
     if (!okRow(r)) {
       rows.push({ ...base, verdict: "recorded error", note: `every recorded trial failed${r.error ? `: ${r.error.slice(0, 80)}` : ""}` });
       continue;
     }
     if (!f) {
-      if (ff.quick && o.quickPlan && !o.quickPlan.has(`${r.sweep}|${r.config_id}`)) {
+      if (ff.quick && o.quickPlan && !o.quickPlan.has(`${r.sweep}|${r.configId}`)) {
         rows.push({ ...base, verdict: "not run (quick)", note: "outside the --quick subset" });
         continue;
       }
-      const other = fresh.agg.filter((x) => x.sweep === r.sweep && x.config_id === r.config_id && x.impl === r.impl).map((x) => `v${x.kernel_version}`);
+      const other = fresh.agg.filter((x) => x.sweep === r.sweep && x.configId === r.configId && x.impl === r.impl).map((x) => `v${x.kernelVersion}`);
       const why = other.length ? `the fresh run measured ${other.join(", ")} instead` : r.impl === "ours" ? "not in the fresh run" : `no results-${r.impl}.csv row (baseline not run?)`;
       rows.push({ ...base, verdict: "missing", note: why });
       continue;
@@ -270,15 +270,15 @@ export function compareRuns(recorded: LoadedRun, fresh: LoadedRun, o: CheckOptio
     const sR = relativeSigma(r) ?? sigR;
     const sF = relativeSigma(f) ?? sigF;
     const tol = toleranceFor(sR, sF, floor, drift, k);
-    const delta = f.us_median / r.us_median - 1;
+    const delta = f.usMedian / r.usMedian - 1;
     const notes: string[] = [];
-    if (f.n_error > 0) notes.push(`${f.n_error} fresh trial(s) failed`);
+    if (f.nError > 0) notes.push(`${f.nError} fresh trial(s) failed`);
     if (relativeSigma(r) === undefined || relativeSigma(f) === undefined) notes.push("< 2 trials: run-wide spread used");
     rows.push({ ...base, verdict: classify(delta, tol), delta, tolerance: tol, note: notes.join("; ") });
   }
   for (const f of fresh.agg) {
     if (recBy.has(rowKey(f))) continue;
-    rows.push({ key: rowKey(f), sweep: f.sweep, config_id: f.config_id, impl: f.impl, kernel_version: f.kernel_version, label: f.label, claim: "", verdict: "extra", fresh: stats(f), note: "not in the recorded run" });
+    rows.push({ key: rowKey(f), sweep: f.sweep, configId: f.configId, impl: f.impl, kernelVersion: f.kernelVersion, label: f.label, claim: "", verdict: "extra", fresh: stats(f), note: "not in the recorded run" });
   }
 
   const counts = { reproduced: 0, faster: 0, slower: 0, missing: 0, error: 0, "not run (quick)": 0, "recorded error": 0, extra: 0 } as Record<Verdict, number>;
@@ -317,11 +317,11 @@ export function verdictTable(res: CheckResult, allowOtherGpu = false): string {
   );
   L.push(`${pad("verdict", 16)} ${pad("claim", 5)} ${pad("sweep/config", 58)} ${pad("implementation", 22)} ${lpad("recorded us [q1-q3]", 30)} ${lpad("fresh us [q1-q3]", 30)} ${lpad("change", 8)} ${lpad("tol", 6)}  note`);
   const order = (r: RowComparison): number => (r.claim && FAILING.includes(r.verdict) ? 0 : 1);
-  const sorted = [...res.rows].sort((a, b) => order(a) - order(b) || a.sweep.localeCompare(b.sweep) || a.config_id.localeCompare(b.config_id) || a.impl.localeCompare(b.impl) || a.kernel_version.localeCompare(b.kernel_version));
+  const sorted = [...res.rows].sort((a, b) => order(a) - order(b) || a.sweep.localeCompare(b.sweep) || a.configId.localeCompare(b.configId) || a.impl.localeCompare(b.impl) || a.kernelVersion.localeCompare(b.kernelVersion));
   for (const r of sorted) {
     const verdict = r.claim && FAILING.includes(r.verdict) ? r.verdict.toUpperCase() : r.verdict;
     L.push(
-      `${pad(verdict, 16)} ${pad(r.claim ? "yes" : "", 5)} ${pad(`${r.sweep}/${r.config_id}`, 58)} ${pad(r.label, 22)} ${lpad(us(r.recorded), 30)} ${lpad(us(r.fresh), 30)} ${lpad(pct(r.delta), 8)} ${lpad(r.tolerance === undefined ? "" : pct(r.tolerance).slice(1), 6)}  ${r.note}`,
+      `${pad(verdict, 16)} ${pad(r.claim ? "yes" : "", 5)} ${pad(`${r.sweep}/${r.configId}`, 58)} ${pad(r.label, 22)} ${lpad(us(r.recorded), 30)} ${lpad(us(r.fresh), 30)} ${lpad(pct(r.delta), 8)} ${lpad(r.tolerance === undefined ? "" : pct(r.tolerance).slice(1), 6)}  ${r.note}`,
     );
   }
   L.push("");
@@ -330,13 +330,13 @@ export function verdictTable(res: CheckResult, allowOtherGpu = false): string {
   if (code === 3) L.push("VERDICT: NOT COMPARED - the runs come from different GPU models (exit 3). Pass --allow-other-gpu to judge the claims anyway.");
   else if (code === 1) {
     L.push(`VERDICT: NOT REPRODUCED - ${res.failedClaims.length} of ${res.claims} claims failed (slower beyond tolerance, missing or error):`);
-    for (const r of res.failedClaims.slice(0, 20)) L.push(`  ${r.verdict} ${r.sweep}/${r.config_id} ${r.label} (${r.claim})${r.delta !== undefined ? ` ${pct(r.delta)} > ${pct(r.tolerance).slice(1)}` : ""}`);
+    for (const r of res.failedClaims.slice(0, 20)) L.push(`  ${r.verdict} ${r.sweep}/${r.configId} ${r.label} (${r.claim})${r.delta !== undefined ? ` ${pct(r.delta)} > ${pct(r.tolerance).slice(1)}` : ""}`);
     if (res.failedClaims.length > 20) L.push(`  ... ${res.failedClaims.length - 20} more`);
   } else L.push(`VERDICT: REPRODUCED - all ${res.claims} claims within tolerance or faster${res.fresh.quick ? " (on the --quick subset)" : ""}.`);
   return L.join("\n");
 }
 
-/** sweep|config_id of every configuration a --quick run measures, from the sweep files. */
+/** sweep|configId of every configuration a --quick run measures, from the sweep files. */
 export function quickPlanFrom(sweepsDir: string): Set<string> {
   const defs = loadSweepDirectory(sweepsDir);
   return new Set(defs.flatMap((d) => expandConfigs(d, true).map((c) => `${c.sweep}|${c.configId}`)));

@@ -86,7 +86,7 @@ export function claimsMarkdown(run: LoadedRun, root: string): string {
     L.push("| target | value | verdict | source |", "|---|---:|---|---|");
     for (const x of v) {
       const unit = /GB\/s/.test(x.target) ? "GB/s" : /TFLOPS/.test(x.target) ? "TFLOP/s" : "µs";
-      const source = x.best ? `${rel(path.join(run.dir, x.best.source))} · ${x.best.sweep}/${x.best.config_id} · ${x.best.label} · median of ${x.best.n} trials` : "not measured";
+      const source = x.best ? `${rel(path.join(run.dir, x.best.source))} · ${x.best.sweep}/${x.best.configId} · ${x.best.label} · median of ${x.best.n} trials` : "not measured";
       L.push(`| ${md(x.target)} | ${x.value === undefined ? "—" : `${fmt(x.value, unit)} ${unit}`} | ${x.best ? (x.met ? "met" : "not met") : "—"} | ${md(source)} |`);
     }
     L.push("");

@@ -23,25 +23,25 @@ const ours = (r: AggRow) => r.impl === "ours" && r.sweep === "targets";
 export const TARGETS: Target[] = [
   ...[16, 32, 64].map((h) => ({
     name: `memory-bound b=128 s_q=1 s_k=8192 h_q=${h}: >= 2900 GB/s`,
-    matches: (r: AggRow) => ours(r) && r.b === 128 && r.s_q === 1 && r.h_q === h && r.mean_sk === 8192,
+    matches: (r: AggRow) => ours(r) && r.b === 128 && r.sQ === 1 && r.hQ === h && r.meanSk === 8192,
     metric: "gbps" as const,
     bound: 2900,
   })),
   ...[8192, 16384, 32768].map((sk) => ({
     name: `compute-bound b=128 s_q=1 h_q=128 mean s_k=${sk} (varlen): >= 550 TFLOPS`,
-    matches: (r: AggRow) => ours(r) && r.b === 128 && r.s_q === 1 && r.h_q === 128 && r.mean_sk === sk && r.sk_dist === "normal",
+    matches: (r: AggRow) => ours(r) && r.b === 128 && r.sQ === 1 && r.hQ === 128 && r.meanSk === sk && r.skDist === "normal",
     metric: "tflops" as const,
     bound: 550,
   })),
   ...[4096, 8192, 16384, 32768].map((sk) => ({
     name: `compute-bound b=128 s_q=2 causal h_q=128 mean s_k=${sk} (varlen): >= 620 TFLOPS`,
-    matches: (r: AggRow) => ours(r) && r.b === 128 && r.s_q === 2 && r.h_q === 128 && r.mean_sk === sk && r.sk_dist === "normal",
+    matches: (r: AggRow) => ours(r) && r.b === 128 && r.sQ === 2 && r.hQ === 128 && r.meanSk === sk && r.skDist === "normal",
     metric: "tflops" as const,
     bound: 620,
   })),
   {
     name: "small batch b=1 s_q=1 h_q=128 s_k=32768: <= 60 us per step",
-    matches: (r: AggRow) => ours(r) && r.b === 1 && r.h_q === 128 && r.mean_sk === 32768,
+    matches: (r: AggRow) => ours(r) && r.b === 1 && r.hQ === 128 && r.meanSk === 32768,
     metric: "us",
     bound: 60,
   },
@@ -55,13 +55,13 @@ export interface Verdict {
 }
 
 function value(r: AggRow, m: Target["metric"]): number {
-  return m === "gbps" ? r.gbps_median : m === "tflops" ? r.tflops_median : r.us_median;
+  return m === "gbps" ? r.gbpsMedian : m === "tflops" ? r.tflopsMedian : r.usMedian;
 }
 
 /** The best kernel version per target (highest rate, lowest time) and whether it meets the bound. */
 export function verdicts(run: LoadedRun): Verdict[] {
   return TARGETS.map((t) => {
-    const rows = run.agg.filter((r) => t.matches(r) && r.n > r.n_error);
+    const rows = run.agg.filter((r) => t.matches(r) && r.n > r.nError);
     const better = (a: number, b: number) => (t.metric === "us" ? a < b : a > b);
     let best: AggRow | undefined;
     for (const r of rows) if (!best || better(value(r, t.metric), value(best, t.metric))) best = r;
@@ -82,22 +82,22 @@ export function targetsTable(run: LoadedRun): string {
   const dev = run.provenance?.device?.name ?? "unknown GPU";
   lines.push(`run ${run.runId} on ${dev}; measured ceilings: copy ${copy?.toFixed(0) ?? "?"} GB/s, bf16 GEMM ${gemm?.toFixed(0) ?? "?"} TFLOPS`);
   lines.push(`${pad("config", 44)} ${pad("version", 18)} ${lpad("us", 10)} ${lpad("GB/s", 7)} ${lpad("TFLOPS", 7)} ${lpad("%copy", 6)} ${lpad("%gemm", 6)}`);
-  const rows = run.agg.filter((r) => r.sweep === "targets").sort((a, b) => a.config_id.localeCompare(b.config_id) || Number(a.kernel_version) - Number(b.kernel_version));
+  const rows = run.agg.filter((r) => r.sweep === "targets").sort((a, b) => a.configId.localeCompare(b.configId) || Number(a.kernelVersion) - Number(b.kernelVersion));
   for (const r of rows) {
-    const cfg = `b=${r.b} s_q=${r.s_q} h_q=${r.h_q} s_k=${r.mean_sk}${r.sk_dist === "normal" ? " var" : ""}${r.causal ? " causal" : ""}`;
-    if (r.n === r.n_error) {
+    const cfg = `b=${r.b} s_q=${r.sQ} h_q=${r.hQ} s_k=${r.meanSk}${r.skDist === "normal" ? " var" : ""}${r.causal ? " causal" : ""}`;
+    if (r.n === r.nError) {
       lines.push(`${pad(cfg, 44)} ${pad(r.label, 18)} error: ${r.error}`);
       continue;
     }
     const pc = (x: number, c?: number) => (c ? ((100 * x) / c).toFixed(0) : "?");
     lines.push(
-      `${pad(cfg, 44)} ${pad(`v${r.kernel_version} ${r.kernel_name}`, 18)} ${lpad(r.us_median.toFixed(1), 10)} ${lpad(r.gbps_median.toFixed(0), 7)} ${lpad(r.tflops_median.toFixed(1), 7)} ${lpad(pc(r.gbps_median, copy), 6)} ${lpad(pc(r.tflops_median, gemm), 6)}`,
+      `${pad(cfg, 44)} ${pad(`v${r.kernelVersion} ${r.kernelName}`, 18)} ${lpad(r.usMedian.toFixed(1), 10)} ${lpad(r.gbpsMedian.toFixed(0), 7)} ${lpad(r.tflopsMedian.toFixed(1), 7)} ${lpad(pc(r.gbpsMedian, copy), 6)} ${lpad(pc(r.tflopsMedian, gemm), 6)}`,
     );
   }
   lines.push("");
   lines.push(`targets (set for an H100 SXM; this run: ${dev}):`);
   for (const v of verdicts(run)) {
-    const got = v.best ? `${v.value!.toFixed(v.best && v.value! < 100 ? 1 : 0)} (v${v.best.kernel_version} ${v.best.kernel_name})` : "not measured";
+    const got = v.best ? `${v.value!.toFixed(v.best && v.value! < 100 ? 1 : 0)} (v${v.best.kernelVersion} ${v.best.kernelName})` : "not measured";
     lines.push(`  ${v.met ? "MET    " : "NOT MET"} ${pad(v.target, 78)} ${got}`);
   }
   return lines.join("\n");

@@ -10,11 +10,12 @@
  * experiment that lost (v6 "seesaw" is slower than v5 "tma_ws"); every rate is computed with the FLOP/byte counts of
  * src/roofline/accounting.ts on the actual mean cache length.
  */
+import { checkRun, fastestOurs, isMeasured, RunContext, runContext, SWEEPS } from "../analysis/run";
 import { MlaArgumentError } from "../errors";
-import { Ceilings, datasheetFor, Datasheet, ridgePoint, rooflineTimeSeconds } from "../roofline/accounting";
+import { Ceilings, ridgePoint, rooflineTimeSeconds } from "../roofline/accounting";
 import type { AggRow, LoadedRun } from "../sweep/aggregate";
 import type { FigureSpec } from "./render";
-import { caption, CaptionProvenance, colorFor, dashFor, formatTick, markerFor, OKABE_ITO, paperLayout } from "./style";
+import { caption, colorFor, dashFor, formatTick, markerFor, OKABE_ITO, paperLayout } from "./style";
 
 export interface PaperFigure {
   name: string;
@@ -38,72 +39,6 @@ export function isSkipped(f: FigureResult): f is SkippedFigure {
   return (f as SkippedFigure).skipped !== undefined;
 }
 
-/** Sweep names as in data/sweeps/*.json. */
-export const SWEEPS = {
-  grid: "flashmla-grid",
-  heads: "heads",
-  seqlen: "seqlen",
-  batch: "batch",
-  speculative: "speculative",
-  ladder: "ladder",
-  targets: "targets",
-} as const;
-
-export interface RunContext {
-  provenance: CaptionProvenance;
-  datasheet?: Datasheet;
-  /** FLOP/s and bytes/s as measured by the probes in this run, when present */
-  measured?: Ceilings;
-  /** datasheet ceilings for the run's GPU, when known */
-  sheet?: Ceilings;
-  /** measured if present, else datasheet: the one used for "% of roofline" */
-  best?: Ceilings;
-  bestIsMeasured: boolean;
-}
-
-function checkRun(fn: string, run: unknown): LoadedRun {
-  if (typeof run !== "object" || run === null || !Array.isArray((run as LoadedRun).agg)) throw new MlaArgumentError(fn, "run", "a LoadedRun (src/sweep/aggregate.ts loadRun)", run);
-  return run as LoadedRun;
-}
-
-export function runContext(run: LoadedRun): RunContext {
-  checkRun("runContext", run);
-  const p = run.provenance;
-  const firstDate = run.trials.map((t) => t.started_at).filter((d) => d && !Number.isNaN(Date.parse(d))).sort()[0];
-  const provenance: CaptionProvenance = {
-    gpuName: p?.device?.name ?? "unknown GPU (run.json missing)",
-    date: p?.date ?? firstDate ?? new Date(0).toISOString(),
-    smCount: p?.device?.smCount,
-    runId: run.runId,
-    gitCommit: p?.gitCommit && p.gitCommit !== "unknown" ? p.gitCommit : undefined,
-    driver: p?.nvidiaSmi?.driver_version,
-    cudaRuntime: p?.device?.cudaRuntime,
-  };
-  const ds = datasheetFor(provenance.gpuName);
-  const measured = run.measured.copyGBps && run.measured.gemmTflops ? { bandwidth: run.measured.copyGBps * 1e9, flops: run.measured.gemmTflops * 1e12 } : undefined;
-  const sheet = ds ? { bandwidth: ds.bandwidth, flops: ds.bf16Flops } : undefined;
-  return { provenance, datasheet: ds, measured, sheet, best: measured ?? sheet, bestIsMeasured: measured !== undefined };
-}
-
-const ok = (r: AggRow): boolean => r.n > 0 && Number.isFinite(r.us_median);
-
-/** Fastest kernel version of "ours" per configuration (lowest median time), plus every other implementation. */
-export function fastestOurs(rows: AggRow[]): AggRow[] {
-  if (!Array.isArray(rows)) throw new MlaArgumentError("fastestOurs", "rows", "an array of AggRow", rows);
-  const best = new Map<string, AggRow>();
-  const others: AggRow[] = [];
-  for (const r of rows) {
-    if (r.impl !== "ours") {
-      others.push(r);
-      continue;
-    }
-    const k = `${r.sweep}|${r.config_id}`;
-    const prev = best.get(k);
-    if (!prev || r.us_median < prev.us_median) best.set(k, r);
-  }
-  return [...best.values(), ...others];
-}
-
 function byLabel(rows: AggRow[]): Map<string, AggRow[]> {
   const m = new Map<string, AggRow[]>();
   // "ours" first so it keeps colour 0 in every figure.
@@ -123,9 +58,9 @@ function errorBars(ys: number[], lo: number[], hi: number[]): object {
 function hover(r: AggRow): string {
   return [
     `${r.label}`,
-    `${r.sweep}/${r.config_id}`,
-    `median ${r.us_median.toFixed(1)} µs (min ${r.us_min.toFixed(1)}, max ${r.us_max.toFixed(1)}, n=${r.n}${r.n_error ? `, ${r.n_error} errors` : ""})`,
-    `${r.gbps_median.toFixed(0)} GB/s, ${r.tflops_median.toFixed(1)} TFLOP/s, ${r.intensity.toFixed(0)} FLOP/B`,
+    `${r.sweep}/${r.configId}`,
+    `median ${r.usMedian.toFixed(1)} µs (min ${r.usMin.toFixed(1)}, max ${r.usMax.toFixed(1)}, n=${r.n}${r.nError ? `, ${r.nError} errors` : ""})`,
+    `${r.gbpsMedian.toFixed(0)} GB/s, ${r.tflopsMedian.toFixed(1)} TFLOP/s, ${r.intensity.toFixed(0)} FLOP/B`,
   ].join("<br>");
 }
 
@@ -144,7 +79,7 @@ function ceilingNote(ctx: RunContext): string {
 }
 
 function rowsOf(run: LoadedRun, sweep: string): AggRow[] {
-  return run.agg.filter((r) => r.sweep === sweep && ok(r));
+  return run.agg.filter((r) => r.sweep === sweep && isMeasured(r));
 }
 
 function sourceOf(run: LoadedRun, rows: AggRow[]): string {
@@ -160,7 +95,7 @@ export function rooflineFigure(run: LoadedRun): FigureResult {
   const name = "roofline";
   const ctx = runContext(run);
   // The fastest kernel per configuration only: the other versions' points belong to the ladder figure.
-  const rows = fastestOurs(run.agg.filter(ok));
+  const rows = fastestOurs(run.agg.filter(isMeasured));
   if (rows.length === 0) return { name, title, skipped: "no successful measurements in the run" };
   if (!ctx.best) return { name, title, skipped: `no ceilings: no probe results and no datasheet entry for "${ctx.provenance.gpuName}"` };
   const xs = rows.map((r) => r.intensity);
@@ -198,8 +133,8 @@ export function rooflineFigure(run: LoadedRun): FigureResult {
       mode: "markers",
       name: label,
       x: rs.map((r) => r.intensity),
-      y: rs.map((r) => r.tflops_median),
-      error_y: errorBars(rs.map((r) => r.tflops_median), rs.map((r) => r.tflops_min), rs.map((r) => r.tflops_max)),
+      y: rs.map((r) => r.tflopsMedian),
+      error_y: errorBars(rs.map((r) => r.tflopsMedian), rs.map((r) => r.tflopsMin), rs.map((r) => r.tflopsMax)),
       marker: { color: colorFor(i), symbol: markerFor(i), size: 6, opacity: 0.85 },
       text: rs.map(hover),
       hovertemplate: "%{text}<extra></extra>",
@@ -227,7 +162,7 @@ export function bandwidthVsSkFigure(run: LoadedRun): FigureResult {
   if (rows.length === 0) return { name, title, skipped: `no successful rows of sweep "${SWEEPS.seqlen}"` };
   const ctx = runContext(run);
   const data: object[] = [];
-  const xs = rows.map((r) => r.mean_sk);
+  const xs = rows.map((r) => r.meanSk);
   const ticks = pow2Ticks(xs);
   const xr: [number, number] = [Math.min(...xs) / 1.3, Math.max(...xs) * 1.3];
   const hline = (y: number, label: string, dash: string, color: string): void => {
@@ -237,14 +172,14 @@ export function bandwidthVsSkFigure(run: LoadedRun): FigureResult {
   if (ctx.sheet) hline(ctx.sheet.bandwidth / 1e9, "datasheet bandwidth", "dash", "#777777");
   let i = 0;
   for (const [label, rs0] of byLabel(rows)) {
-    const rs = [...rs0].sort((a, b) => a.mean_sk - b.mean_sk);
+    const rs = [...rs0].sort((a, b) => a.meanSk - b.meanSk);
     data.push({
       type: "scatter",
       mode: "lines+markers",
       name: label,
-      x: rs.map((r) => r.mean_sk),
-      y: rs.map((r) => r.gbps_median),
-      error_y: errorBars(rs.map((r) => r.gbps_median), rs.map((r) => r.gbps_min), rs.map((r) => r.gbps_max)),
+      x: rs.map((r) => r.meanSk),
+      y: rs.map((r) => r.gbpsMedian),
+      error_y: errorBars(rs.map((r) => r.gbpsMedian), rs.map((r) => r.gbpsMin), rs.map((r) => r.gbpsMax)),
       line: { color: colorFor(i), dash: dashFor(i), width: 2 },
       marker: { color: colorFor(i), symbol: markerFor(i), size: 6 },
       text: rs.map(hover),
@@ -256,7 +191,7 @@ export function bandwidthVsSkFigure(run: LoadedRun): FigureResult {
   const cap = caption(ctx.provenance, `h_q=128, s_q=1, fixed lengths, b=${bs.join("/")} (smaller b at 32k/64k keeps the cache at 2.4 GB).`);
   const layout = paperLayout({
     x: { quantity: "cache length s_k", unit: "tokens", log: true, tickvals: ticks, ticktext: ticks.map(formatTick), range: [Math.log10(xr[0]), Math.log10(xr[1])] },
-    y: { quantity: "achieved bandwidth", unit: "GB/s", range: [0, Math.max(...rows.map((r) => r.gbps_max), ctx.sheet ? ctx.sheet.bandwidth / 1e9 : 0, ctx.measured ? ctx.measured.bandwidth / 1e9 : 0) * 1.1] },
+    y: { quantity: "achieved bandwidth", unit: "GB/s", range: [0, Math.max(...rows.map((r) => r.gbpsMax), ctx.sheet ? ctx.sheet.bandwidth / 1e9 : 0, ctx.measured ? ctx.measured.bandwidth / 1e9 : 0) * 1.1] },
     caption: cap,
   });
   return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
@@ -270,7 +205,7 @@ export function tflopsVsRowsFigure(run: LoadedRun): FigureResult {
   const rows = fastestOurs([...rowsOf(run, SWEEPS.heads), ...rowsOf(run, SWEEPS.speculative)]);
   if (rows.length === 0) return { name, title, skipped: `no successful rows of sweeps "${SWEEPS.heads}" or "${SWEEPS.speculative}"` };
   const ctx = runContext(run);
-  const rowsPerHead = (r: AggRow): number => (r.h_q * r.s_q) / r.h_kv;
+  const rowsPerHead = (r: AggRow): number => (r.hQ * r.sQ) / r.hKv;
   const xs = rows.map(rowsPerHead);
   const ticks = pow2Ticks(xs);
   const data: object[] = [];
@@ -298,7 +233,7 @@ export function tflopsVsRowsFigure(run: LoadedRun): FigureResult {
   for (const [label, rs0] of byLabel(rows)) {
     let first = true;
     for (const sweep of [SWEEPS.heads, SWEEPS.speculative]) {
-      const rs = rs0.filter((r) => r.sweep === sweep).sort((a, b) => rowsPerHead(a) - rowsPerHead(b) || a.mean_sk - b.mean_sk);
+      const rs = rs0.filter((r) => r.sweep === sweep).sort((a, b) => rowsPerHead(a) - rowsPerHead(b) || a.meanSk - b.meanSk);
       if (rs.length === 0) continue;
       // One legend entry per implementation; the marker shape (explained in the caption) tells the sweeps apart.
       data.push({
@@ -308,8 +243,8 @@ export function tflopsVsRowsFigure(run: LoadedRun): FigureResult {
         legendgroup: label,
         showlegend: first,
         x: rs.map(rowsPerHead),
-        y: rs.map((r) => r.tflops_median),
-        error_y: errorBars(rs.map((r) => r.tflops_median), rs.map((r) => r.tflops_min), rs.map((r) => r.tflops_max)),
+        y: rs.map((r) => r.tflopsMedian),
+        error_y: errorBars(rs.map((r) => r.tflopsMedian), rs.map((r) => r.tflopsMin), rs.map((r) => r.tflopsMax)),
         marker: { color: colorFor(i), symbol: sweep === SWEEPS.heads ? "circle" : "square", size: 7 },
         text: rs.map(hover),
         hovertemplate: "%{text}<extra></extra>",
@@ -365,29 +300,29 @@ export function ladderFigure(run: LoadedRun): FigureResult {
   const ctx = runContext(run);
   if (!ctx.best) return { name, title, skipped: "no ceilings (neither probes nor a datasheet entry) to express the fraction of the roofline" };
   const ceil = ctx.best;
-  const configs = [...new Set(rows.map((r) => r.config_id))].sort((a, b) => {
-    const ia = rows.find((r) => r.config_id === a)!.intensity;
-    const ib = rows.find((r) => r.config_id === b)!.intensity;
+  const configs = [...new Set(rows.map((r) => r.configId))].sort((a, b) => {
+    const ia = rows.find((r) => r.configId === a)!.intensity;
+    const ib = rows.find((r) => r.configId === b)!.intensity;
     return ia - ib;
   });
-  const order = (r: AggRow): number => (r.impl === "ours" ? Number(r.kernel_version) : r.impl === "flashmla" ? 1e6 : -1);
+  const order = (r: AggRow): number => (r.impl === "ours" ? Number(r.kernelVersion) : r.impl === "flashmla" ? 1e6 : -1);
   const labels = [...new Map([...rows].sort((a, b) => order(a) - order(b)).map((r) => [r.label, r])).keys()];
   // Multi-line tick labels stay horizontal and apart at single-column width:
   // "v4<br>wgmma_<br>split" (a kernel name breaks after each underscore).
   const tick = (l: string): string =>
     l.replace(/^ours v(\d+) \((.*)\)$/, (_m, v: string, n: string) => `v${v}<br>${n.replace(/_/g, "_<br>")}`).replace(/^PyTorch \(eager\)$/, "PyTorch<br>eager");
   const data = configs.map((cid, i) => {
-    const rs = labels.map((l) => rows.find((r) => r.config_id === cid && r.label === l));
-    const frac = rs.map((r) => (r ? (100 * rooflineTimeSeconds({ b: r.b, sQ: r.s_q, hQ: r.h_q, hKv: r.h_kv, meanSk: r.actual_mean_sk }, ceil)) / (r.us_median * 1e-6) : NaN));
-    const first = rows.find((r) => r.config_id === cid)!;
+    const rs = labels.map((l) => rows.find((r) => r.configId === cid && r.label === l));
+    const frac = rs.map((r) => (r ? (100 * rooflineTimeSeconds({ b: r.b, sQ: r.sQ, hQ: r.hQ, hKv: r.hKv, meanSk: r.actualMeanSk }, ceil)) / (r.usMedian * 1e-6) : NaN));
+    const first = rows.find((r) => r.configId === cid)!;
     const bound = first.intensity < ridgePoint(ceil) ? "memory-bound" : "compute-bound";
     return {
       type: "bar",
-      name: `${bound}: h_q=${first.h_q}, s_q=${first.s_q}, s_k=${first.mean_sk} (${first.intensity.toFixed(0)} FLOP/B)`,
+      name: `${bound}: h_q=${first.hQ}, s_q=${first.sQ}, s_k=${first.meanSk} (${first.intensity.toFixed(0)} FLOP/B)`,
       x: labels.map(tick),
       y: frac,
       marker: { color: colorFor(i), line: { color: "#000", width: 0.5 } },
-      text: rs.map((r) => (r ? (bound === "memory-bound" ? `${r.gbps_median.toFixed(0)} GB/s` : `${r.tflops_median.toFixed(0)} TF/s`) : "")),
+      text: rs.map((r) => (r ? (bound === "memory-bound" ? `${r.gbpsMedian.toFixed(0)} GB/s` : `${r.tflopsMedian.toFixed(0)} TF/s`) : "")),
       textposition: "outside",
       textangle: -90,
       cliponaxis: false,
@@ -421,7 +356,7 @@ export function speedupFigure(run: LoadedRun): FigureResult {
   checkRun("speedupFigure", run);
   const name = "speedup-over-baselines";
   const title = "Speed-up of our fastest measured kernel over the baselines";
-  const all = fastestOurs(run.agg.filter(ok).filter((r) => r.sweep !== SWEEPS.ladder));
+  const all = fastestOurs(run.agg.filter(isMeasured).filter((r) => r.sweep !== SWEEPS.ladder));
   const ours = all.filter((r) => r.impl === "ours");
   const baselines = [...new Set(all.filter((r) => r.impl !== "ours").map((r) => r.impl))].sort();
   if (ours.length === 0) return { name, title, skipped: "no successful measurements of our kernels" };
@@ -438,9 +373,9 @@ export function speedupFigure(run: LoadedRun): FigureResult {
     const list: { x: string; sweep: string; speed: number; base: AggRow; o: AggRow }[] = [];
     for (const sweep of preferred) {
       for (const o of ours.filter((r) => r.sweep === sweep)) {
-        const base = all.find((r) => r.impl === bl && r.sweep === sweep && r.config_id === o.config_id);
+        const base = all.find((r) => r.impl === bl && r.sweep === sweep && r.configId === o.configId);
         if (!base) continue;
-        list.push({ x: `${sweep}: ${shortConfig(o)}`, sweep, speed: base.us_median / o.us_median, base, o });
+        list.push({ x: `${sweep}: ${shortConfig(o)}`, sweep, speed: base.usMedian / o.usMedian, base, o });
       }
     }
     pairs.push(list);
@@ -455,7 +390,7 @@ export function speedupFigure(run: LoadedRun): FigureResult {
       y: list.map((p) => p.x),
       x: list.map((p) => p.speed),
       marker: { color: colorFor(i + 1), line: { color: "#000", width: 0.5 } },
-      customdata: list.map((p) => `${p.o.label}: ${p.o.us_median.toFixed(1)} µs<br>${bl}: ${p.base.us_median.toFixed(1)} µs`),
+      customdata: list.map((p) => `${p.o.label}: ${p.o.usMedian.toFixed(1)} µs<br>${bl}: ${p.base.usMedian.toFixed(1)} µs`),
       hovertemplate: "%{y}<br>%{customdata}<br>speed-up %{x:.2f}×<extra></extra>",
     });
   });
@@ -479,8 +414,8 @@ export function speedupFigure(run: LoadedRun): FigureResult {
 }
 
 function shortConfig(r: AggRow): string {
-  const parts = [`b${r.b}`, `h${r.h_q}`, `sq${r.s_q}`, `sk${formatTick(r.mean_sk)}`];
-  if (r.sk_dist !== "fixed") parts.push(r.sk_dist === "normal" ? "var" : r.sk_dist);
+  const parts = [`b${r.b}`, `h${r.hQ}`, `sq${r.sQ}`, `sk${formatTick(r.meanSk)}`];
+  if (r.skDist !== "fixed") parts.push(r.skDist === "normal" ? "var" : r.skDist);
   return parts.join(" ");
 }
 
@@ -502,7 +437,7 @@ export function latencyVsBatchFigure(run: LoadedRun): FigureResult {
       mode: "lines",
       name: label,
       x: ticks,
-      y: ticks.map((b) => rooflineTimeSeconds({ b, sQ: ref.s_q, hQ: ref.h_q, hKv: ref.h_kv, meanSk: ref.mean_sk }, c) * 1e6),
+      y: ticks.map((b) => rooflineTimeSeconds({ b, sQ: ref.sQ, hQ: ref.hQ, hKv: ref.hKv, meanSk: ref.meanSk }, c) * 1e6),
       line: { color, dash, width: 1.5 },
       hovertemplate: `%{y:.1f} µs<extra>${label}</extra>`,
     });
@@ -517,8 +452,8 @@ export function latencyVsBatchFigure(run: LoadedRun): FigureResult {
       mode: "lines+markers",
       name: label,
       x: rs.map((r) => r.b),
-      y: rs.map((r) => r.us_median),
-      error_y: errorBars(rs.map((r) => r.us_median), rs.map((r) => r.us_min), rs.map((r) => r.us_max)),
+      y: rs.map((r) => r.usMedian),
+      error_y: errorBars(rs.map((r) => r.usMedian), rs.map((r) => r.usMin), rs.map((r) => r.usMax)),
       line: { color: colorFor(i), dash: dashFor(i), width: 2 },
       marker: { color: colorFor(i), symbol: markerFor(i), size: 6 },
       text: rs.map(hover),
@@ -527,7 +462,7 @@ export function latencyVsBatchFigure(run: LoadedRun): FigureResult {
     i++;
   }
   const r0 = rows[0];
-  const cap = caption(ctx.provenance, `s_q=${r0.s_q}, h_q=${r0.h_q}, s_k=${r0.mean_sk} fixed; bars: min-max over trials.`);
+  const cap = caption(ctx.provenance, `s_q=${r0.sQ}, h_q=${r0.hQ}, s_k=${r0.meanSk} fixed; bars: min-max over trials.`);
   const layout = paperLayout({
     x: { quantity: "batch size b", unit: "requests", log: true, tickvals: ticks },
     y: { quantity: "latency per decode step", unit: "µs", log: true },

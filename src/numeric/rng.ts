@@ -1,7 +1,17 @@
 /**
- * A small seeded PRNG, so every random test case and notebook cell draws the
- * same numbers on every machine. splitmix32 for the stream, Box-Muller for
- * normals. Not cryptographic; that is not the point.
+ * The project's one seeded PRNG, so every random test case, notebook cell,
+ * device buffer and sweep length draws the same numbers on every machine.
+ * Not cryptographic; that is not the point.
+ *
+ * The stream is mulberry32 (Tommy Ettinger; 32-bit state, integer ops only),
+ * the generator the sweeps' cache lengths have always been drawn with
+ * (src/sweep/seqlens.ts): the recorded runs depend on its exact sequence, so
+ * neither the stream nor normalIrwinHall() may change.
+ *
+ * Two normals: normal() (Box-Muller on 53-bit uniforms, exact in distribution)
+ * for data, and normalIrwinHall() (sum of 12 32-bit uniforms - 6: mean 0, sd 1,
+ * support +-6 sd) for the sweep lengths, where every step is an integer op or a
+ * correctly rounded + and so gives the same bits in any language.
  */
 import { checkFinite, checkInt, MlaArgumentError } from "../errors";
 import { encodeHalf, HalfDtype } from "./half";
@@ -15,13 +25,13 @@ export class Rng {
     this.state = seed >>> 0;
   }
 
-  /** Next 32 random bits. */
+  /** Next 32 random bits (mulberry32). */
   nextU32(): number {
-    this.state = (this.state + 0x9e3779b9) >>> 0;
-    let z = this.state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1) >>> 0;
+    t = (t ^ ((t + (Math.imul(t ^ (t >>> 7), t | 61) >>> 0)) >>> 0)) >>> 0;
+    return (t ^ (t >>> 14)) >>> 0;
   }
 
   /** Uniform in [0, 1) with 53 random bits. */
@@ -31,7 +41,7 @@ export class Rng {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** Standard normal. */
+  /** Standard normal (Box-Muller). */
   normal(): number {
     if (this.spare !== null) {
       const s = this.spare;
@@ -44,6 +54,13 @@ export class Rng {
     const r = Math.sqrt(-2 * Math.log(u));
     this.spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Approximately standard normal, Irwin-Hall with 12 terms of 32 bits each (see the module comment). */
+  normalIrwinHall(): number {
+    let s = 0;
+    for (let i = 0; i < 12; i++) s += this.nextU32() / 4294967296;
+    return s - 6;
   }
 
   /** Integer uniform in [lo, hi). */

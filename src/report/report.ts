@@ -7,8 +7,8 @@
  */
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
+import { fastestOurs, isMeasured, runContext, SWEEPS } from "../analysis/run";
 import type { AggRow, LoadedRun } from "../sweep/aggregate";
-import { fastestOurs, runContext, SWEEPS } from "../figures/paper";
 import type { FigureManifest } from "../figures/cli";
 import { ridgePoint, rooflineTimeSeconds } from "../roofline/accounting";
 
@@ -23,7 +23,7 @@ export interface KeyNumber {
 }
 
 function src(run: LoadedRun, r: AggRow, stat: string): string {
-  return `${path.join(run.dir, r.source)} · ${r.sweep}/${r.config_id} · ${r.label} · ${stat} of ${r.n} trial${r.n === 1 ? "" : "s"}`;
+  return `${path.join(run.dir, r.source)} · ${r.sweep}/${r.configId} · ${r.label} · ${stat} of ${r.n} trial${r.n === 1 ? "" : "s"}`;
 }
 
 function maxBy<T>(xs: T[], f: (x: T) => number): T | undefined {
@@ -40,7 +40,7 @@ function geomean(v: number[]): number {
 export function keyNumbers(run: LoadedRun): KeyNumber[] {
   if (typeof run !== "object" || run === null || !Array.isArray(run.agg)) throw new MlaArgumentError("keyNumbers", "run", "a LoadedRun", run);
   const out: KeyNumber[] = [];
-  const ok = run.agg.filter((r) => r.n > 0 && Number.isFinite(r.us_median));
+  const ok = run.agg.filter(isMeasured);
   const ours = fastestOurs(ok).filter((r) => r.impl === "ours");
   const ctx = runContext(run);
 
@@ -50,32 +50,32 @@ export function keyNumbers(run: LoadedRun): KeyNumber[] {
   for (const sQ of [1, 2]) {
     // The targets sweep measures every kernel version on FlashMLA's grid itself (same
     // configuration ids, lengths and seed), so its rows count for the grid's numbers too.
-    const gridIds = new Set(ok.filter((r) => r.sweep === SWEEPS.grid).map((r) => r.config_id));
-    const rows = ours.filter((r) => (r.sweep === SWEEPS.grid || (r.sweep === SWEEPS.targets && gridIds.has(r.config_id))) && r.s_q === sQ);
-    const best = sQ === 1 ? maxBy(rows, (r) => r.gbps_median) : maxBy(rows, (r) => r.tflops_median);
+    const gridIds = new Set(ok.filter((r) => r.sweep === SWEEPS.grid).map((r) => r.configId));
+    const rows = ours.filter((r) => (r.sweep === SWEEPS.grid || (r.sweep === SWEEPS.targets && gridIds.has(r.configId))) && r.sQ === sQ);
+    const best = sQ === 1 ? maxBy(rows, (r) => r.gbpsMedian) : maxBy(rows, (r) => r.tflopsMedian);
     if (!best) continue;
-    if (sQ === 1) out.push({ id: "grid.sq1.gbps", quantity: "FlashMLA grid, s_q=1: best bandwidth (ours)", unit: "GB/s", value: best.gbps_median, source: src(run, best, "median") });
-    else out.push({ id: "grid.sq2.tflops", quantity: "FlashMLA grid, s_q=2 causal: best compute rate (ours)", unit: "TFLOP/s", value: best.tflops_median, source: src(run, best, "median") });
-    if (sQ === 1 && ctx.measured) out.push({ id: "grid.sq1.copyfrac", quantity: "…as a fraction of the measured copy bandwidth", unit: "%", value: (100 * best.gbps_median * 1e9) / ctx.measured.bandwidth, source: `${src(run, best, "median")} ÷ ceilings.csv copy_bandwidth` });
-    if (sQ === 2 && ctx.measured) out.push({ id: "grid.sq2.gemmfrac", quantity: "…as a fraction of the measured GEMM rate", unit: "%", value: (100 * best.tflops_median * 1e12) / ctx.measured.flops, source: `${src(run, best, "median")} ÷ ceilings.csv bf16_gemm` });
+    if (sQ === 1) out.push({ id: "grid.sq1.gbps", quantity: "FlashMLA grid, s_q=1: best bandwidth (ours)", unit: "GB/s", value: best.gbpsMedian, source: src(run, best, "median") });
+    else out.push({ id: "grid.sq2.tflops", quantity: "FlashMLA grid, s_q=2 causal: best compute rate (ours)", unit: "TFLOP/s", value: best.tflopsMedian, source: src(run, best, "median") });
+    if (sQ === 1 && ctx.measured) out.push({ id: "grid.sq1.copyfrac", quantity: "…as a fraction of the measured copy bandwidth", unit: "%", value: (100 * best.gbpsMedian * 1e9) / ctx.measured.bandwidth, source: `${src(run, best, "median")} ÷ ceilings.csv copy_bandwidth` });
+    if (sQ === 2 && ctx.measured) out.push({ id: "grid.sq2.gemmfrac", quantity: "…as a fraction of the measured GEMM rate", unit: "%", value: (100 * best.tflopsMedian * 1e12) / ctx.measured.flops, source: `${src(run, best, "median")} ÷ ceilings.csv bf16_gemm` });
   }
 
-  const seq = maxBy(ours.filter((r) => r.sweep === SWEEPS.seqlen), (r) => r.gbps_median);
-  if (seq) out.push({ id: "seqlen.best.gbps", quantity: `cache-length sweep: best bandwidth (s_k=${seq.mean_sk})`, unit: "GB/s", value: seq.gbps_median, source: src(run, seq, "median") });
+  const seq = maxBy(ours.filter((r) => r.sweep === SWEEPS.seqlen), (r) => r.gbpsMedian);
+  if (seq) out.push({ id: "seqlen.best.gbps", quantity: `cache-length sweep: best bandwidth (s_k=${seq.meanSk})`, unit: "GB/s", value: seq.gbpsMedian, source: src(run, seq, "median") });
 
   for (const b of [1, 128]) {
     const r = ours.find((x) => x.sweep === SWEEPS.batch && x.b === b);
-    if (r) out.push({ id: `batch.b${b}.us`, quantity: `latency at b=${b} (s_k=${r.mean_sk}, h_q=${r.h_q})`, unit: "µs", value: r.us_median, source: src(run, r, "median") });
+    if (r) out.push({ id: `batch.b${b}.us`, quantity: `latency at b=${b} (s_k=${r.meanSk}, h_q=${r.hQ})`, unit: "µs", value: r.usMedian, source: src(run, r, "median") });
   }
 
   const ladder = ok.filter((r) => r.sweep === SWEEPS.ladder);
   for (const r of ladder.sort((a, b) => a.intensity - b.intensity || a.label.localeCompare(b.label))) {
     if (!ctx.best) break;
     const memBound = r.intensity < ridgePoint(ctx.best);
-    const frac = (100 * rooflineTimeSeconds({ b: r.b, sQ: r.s_q, hQ: r.h_q, hKv: r.h_kv, meanSk: r.actual_mean_sk }, ctx.best)) / (r.us_median * 1e-6);
+    const frac = (100 * rooflineTimeSeconds({ b: r.b, sQ: r.sQ, hQ: r.hQ, hKv: r.hKv, meanSk: r.actualMeanSk }, ctx.best)) / (r.usMedian * 1e-6);
     out.push({
-      id: `ladder.${r.config_id}.${r.impl}${r.kernel_version}`,
-      quantity: `ladder, ${memBound ? "memory" : "compute"}-bound (h_q=${r.h_q}, s_q=${r.s_q}): ${r.label}`,
+      id: `ladder.${r.configId}.${r.impl}${r.kernelVersion}`,
+      quantity: `ladder, ${memBound ? "memory" : "compute"}-bound (h_q=${r.hQ}, s_q=${r.sQ}): ${r.label}`,
       unit: `% of roofline (${ctx.bestIsMeasured ? "measured" : "datasheet"})`,
       value: frac,
       source: src(run, r, "median"),
@@ -85,8 +85,8 @@ export function keyNumbers(run: LoadedRun): KeyNumber[] {
   for (const bl of ["torch", "flashmla"]) {
     const speeds: number[] = [];
     for (const o of ours.filter((r) => r.sweep !== SWEEPS.ladder)) {
-      const base = ok.find((r) => r.impl === bl && r.sweep === o.sweep && r.config_id === o.config_id);
-      if (base) speeds.push(base.us_median / o.us_median);
+      const base = ok.find((r) => r.impl === bl && r.sweep === o.sweep && r.configId === o.configId);
+      if (base) speeds.push(base.usMedian / o.usMedian);
     }
     if (speeds.length === 0) continue;
     const name = bl === "torch" ? "PyTorch (eager)" : "FlashMLA";
@@ -196,12 +196,12 @@ export function reportMarkdown(o: ReportOptions): string {
     L.push("");
   }
 
-  const errs = run.agg.filter((r) => r.n_error > 0);
+  const errs = run.agg.filter((r) => r.nError > 0);
   if (errs.length) {
     L.push("## Errors recorded", "", "| sweep/config | implementation | failed trials | message |", "|---|---|---:|---|");
     for (const r of errs.slice(0, 40)) {
-      const msg = r.error || run.trials.find((t) => t.sweep === r.sweep && t.config_id === r.config_id && t.impl === r.impl && t.kernel_version === r.kernel_version && t.status !== "ok")?.error || "";
-      L.push(`| ${r.sweep}/${r.config_id} | ${mdEscape(r.label)} | ${r.n_error} | ${mdEscape(msg.slice(0, 200))} |`);
+      const msg = r.error || run.trials.find((t) => t.sweep === r.sweep && t.configId === r.configId && t.impl === r.impl && t.kernelVersion === r.kernelVersion && t.status !== "ok")?.error || "";
+      L.push(`| ${r.sweep}/${r.configId} | ${mdEscape(r.label)} | ${r.nError} | ${mdEscape(msg.slice(0, 200))} |`);
     }
     if (errs.length > 40) L.push(`| … | | | ${errs.length - 40} more in the CSVs |`);
     L.push("");

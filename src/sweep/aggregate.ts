@@ -9,36 +9,30 @@
 import * as fs from "fs";
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
+import { median, quantile } from "../analysis/run";
 import { arithmeticIntensity } from "../roofline/accounting";
 import { readCsvFile, resultKey, RESULT_COLUMNS } from "./csv";
 import { readSidecar, RunProvenance } from "./provenance";
 
-// arquero 8 is ESM-only; Node >= 20.19 can require() it. Typed loosely on purpose:
-// the few verbs used here are stable across arquero versions.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-function aq(): any {
-  return require("arquero");
-}
-
 /** One trial as parsed from CSV (numbers converted, booleans from "true"/"false"). */
 export interface TrialRow {
   sweep: string;
-  config_id: string;
+  configId: string;
   impl: string;
-  kernel_version: string;
-  kernel_name: string;
+  kernelVersion: string;
+  kernelName: string;
   dtype: string;
   b: number;
-  s_q: number;
-  h_q: number;
-  h_kv: number;
-  mean_sk: number;
-  sk_dist: string;
+  sQ: number;
+  hQ: number;
+  hKv: number;
+  meanSk: number;
+  skDist: string;
   seed: number;
   causal: boolean;
-  actual_mean_sk: number;
-  max_sk: number;
-  page_block: number;
+  actualMeanSk: number;
+  maxSk: number;
+  pageBlock: number;
   warmup: number;
   iters: number;
   trial: number;
@@ -47,7 +41,7 @@ export interface TrialRow {
   tflops: number;
   status: string;
   error: string;
-  started_at: string;
+  startedAt: string;
   /** which CSV file of the run folder the row came from */
   source: string;
 }
@@ -55,7 +49,7 @@ export interface TrialRow {
 /** The configuration a trial row and its aggregate share. */
 type ConfigColumns = Pick<
   TrialRow,
-  "sweep" | "config_id" | "impl" | "kernel_version" | "kernel_name" | "dtype" | "b" | "s_q" | "h_q" | "h_kv" | "mean_sk" | "actual_mean_sk" | "sk_dist" | "causal"
+  "sweep" | "configId" | "impl" | "kernelVersion" | "kernelName" | "dtype" | "b" | "sQ" | "hQ" | "hKv" | "meanSk" | "actualMeanSk" | "skDist" | "causal"
 >;
 
 export interface AggRow extends ConfigColumns {
@@ -64,25 +58,25 @@ export interface AggRow extends ConfigColumns {
   /** FLOP per byte (accounting.ts, with the actual mean length) */
   intensity: number;
   n: number;
-  n_error: number;
+  nError: number;
   /** the last error message, when every trial failed */
   error: string;
-  us_median: number;
-  us_min: number;
-  us_max: number;
-  us_q1: number;
-  us_q3: number;
-  us_iqr: number;
-  gbps_median: number;
-  gbps_min: number;
-  gbps_max: number;
-  tflops_median: number;
-  tflops_min: number;
-  tflops_max: number;
+  usMedian: number;
+  usMin: number;
+  usMax: number;
+  usQ1: number;
+  usQ3: number;
+  usIqr: number;
+  gbpsMedian: number;
+  gbpsMin: number;
+  gbpsMax: number;
+  tflopsMedian: number;
+  tflopsMin: number;
+  tflopsMax: number;
   source: string;
 }
 
-const NUMERIC = ["b", "s_q", "h_q", "h_kv", "mean_sk", "seed", "actual_mean_sk", "max_sk", "page_block", "warmup", "iters", "trial", "us", "gbps", "tflops"] as const;
+const NUMERIC = ["b", "sQ", "hQ", "hKv", "meanSk", "seed", "actualMeanSk", "maxSk", "pageBlock", "warmup", "iters", "trial", "us", "gbps", "tflops"] as const;
 
 /** Parses CSV records into typed trial rows. Missing numbers become NaN. */
 export function toTrialRows(records: Record<string, string>[], source: string): TrialRow[] {
@@ -92,8 +86,8 @@ export function toTrialRows(records: Record<string, string>[], source: string): 
     const o: Record<string, unknown> = { ...r, source };
     for (const k of NUMERIC) o[k] = r[k] === undefined || r[k] === "" ? NaN : Number(r[k]);
     o.causal = r.causal === "true" || r.causal === "1" || r.causal === "True";
-    o.kernel_version = r.kernel_version ?? "";
-    o.kernel_name = r.kernel_name ?? "";
+    o.kernelVersion = r.kernelVersion ?? "";
+    o.kernelName = r.kernelName ?? "";
     o.error = r.error ?? "";
     return o as unknown as TrialRow;
   });
@@ -114,88 +108,56 @@ export function implLabel(impl: string, kernelVersion: string, kernelName: strin
   return impl;
 }
 
-/** Median and spread per sweep x config x impl x kernel version. */
+/** Median and spread per sweep x config x impl x kernel version, in order of first appearance. */
 export function aggregateTrials(rows: TrialRow[]): AggRow[] {
   if (!Array.isArray(rows)) throw new MlaArgumentError("aggregateTrials", "rows", "an array of TrialRow", rows);
-  if (rows.length === 0) return [];
-  const A = aq();
-  const op = A.op;
-  const keys = ["sweep", "config_id", "impl", "kernel_version"];
-  const all = A.from(rows.map((r) => ({ ...r, ok: r.status === "ok" && Number.isFinite(r.us) ? 1 : 0 })));
-  const counts = all
-    .groupby(keys)
-    .rollup({ n_error: "d => op.sum(1 - d.ok)", n_all: op.count() })
-    .objects() as { sweep: string; config_id: string; impl: string; kernel_version: string; n_error: number }[];
-  const ok = all.filter("d => d.ok === 1");
-  const stats = (
-    ok.numRows() === 0
-      ? []
-      : ok
-          .groupby(keys)
-          .rollup({
-            n: op.count(),
-            us_median: op.median("us"),
-            us_min: op.min("us"),
-            us_max: op.max("us"),
-            us_q1: op.quantile("us", 0.25),
-            us_q3: op.quantile("us", 0.75),
-            gbps_median: op.median("gbps"),
-            gbps_min: op.min("gbps"),
-            gbps_max: op.max("gbps"),
-            tflops_median: op.median("tflops"),
-            tflops_min: op.min("tflops"),
-            tflops_max: op.max("tflops"),
-          })
-          .objects()
-  ) as Record<string, number | string>[];
-  const k = (r: { sweep: string; config_id: string; impl: string; kernel_version: string }): string => `${r.sweep}|${r.config_id}|${r.impl}|${r.kernel_version}`;
-  const statBy = new Map(stats.map((s) => [k(s as never), s]));
-  const firstBy = new Map<string, TrialRow>();
-  const lastErr = new Map<string, string>();
+  const groups = new Map<string, TrialRow[]>();
   for (const r of rows) {
-    const key = k(r);
-    if (!firstBy.has(key)) firstBy.set(key, r);
-    if (r.status !== "ok" && r.error) lastErr.set(key, r.error);
+    const key = `${r.sweep}|${r.configId}|${r.impl}|${r.kernelVersion}`;
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
   }
   const out: AggRow[] = [];
-  for (const c of counts) {
-    const key = k(c);
-    const f = firstBy.get(key)!;
-    const s = statBy.get(key);
-    const num = (name: string): number => (s ? Number(s[name]) : NaN);
-    const meanSk = Number.isFinite(f.actual_mean_sk) ? f.actual_mean_sk : f.mean_sk;
+  for (const g of groups.values()) {
+    const f = g[0];
+    const ok = g.filter((r) => r.status === "ok" && Number.isFinite(r.us));
+    const col = (k: "us" | "gbps" | "tflops"): number[] => ok.map((r) => r[k]);
+    const q = (k: "us" | "gbps" | "tflops", p: number): number => quantile(col(k), p) ?? NaN;
+    const lastErr = [...g].reverse().find((r) => r.status !== "ok" && r.error)?.error ?? "";
+    const meanSk = Number.isFinite(f.actualMeanSk) ? f.actualMeanSk : f.meanSk;
     out.push({
       sweep: f.sweep,
-      config_id: f.config_id,
+      configId: f.configId,
       impl: f.impl,
-      kernel_version: f.kernel_version,
-      kernel_name: f.kernel_name,
-      label: implLabel(f.impl, f.kernel_version, f.kernel_name),
+      kernelVersion: f.kernelVersion,
+      kernelName: f.kernelName,
+      label: implLabel(f.impl, f.kernelVersion, f.kernelName),
       dtype: f.dtype,
       b: f.b,
-      s_q: f.s_q,
-      h_q: f.h_q,
-      h_kv: f.h_kv,
-      mean_sk: f.mean_sk,
-      actual_mean_sk: meanSk,
-      sk_dist: f.sk_dist,
+      sQ: f.sQ,
+      hQ: f.hQ,
+      hKv: f.hKv,
+      meanSk: f.meanSk,
+      actualMeanSk: meanSk,
+      skDist: f.skDist,
       causal: f.causal,
-      intensity: arithmeticIntensity({ b: f.b, sQ: f.s_q, hQ: f.h_q, hKv: f.h_kv, meanSk }),
-      n: s ? Number(s.n) : 0,
-      n_error: c.n_error,
-      error: s ? "" : lastErr.get(key) ?? "",
-      us_median: num("us_median"),
-      us_min: num("us_min"),
-      us_max: num("us_max"),
-      us_q1: num("us_q1"),
-      us_q3: num("us_q3"),
-      us_iqr: num("us_q3") - num("us_q1"),
-      gbps_median: num("gbps_median"),
-      gbps_min: num("gbps_min"),
-      gbps_max: num("gbps_max"),
-      tflops_median: num("tflops_median"),
-      tflops_min: num("tflops_min"),
-      tflops_max: num("tflops_max"),
+      intensity: arithmeticIntensity({ b: f.b, sQ: f.sQ, hQ: f.hQ, hKv: f.hKv, meanSk }),
+      n: ok.length,
+      nError: g.length - ok.length,
+      error: ok.length ? "" : lastErr,
+      usMedian: q("us", 0.5),
+      usMin: q("us", 0),
+      usMax: q("us", 1),
+      usQ1: q("us", 0.25),
+      usQ3: q("us", 0.75),
+      usIqr: q("us", 0.75) - q("us", 0.25),
+      gbpsMedian: q("gbps", 0.5),
+      gbpsMin: q("gbps", 0),
+      gbpsMax: q("gbps", 1),
+      tflopsMedian: q("tflops", 0.5),
+      tflopsMin: q("tflops", 0),
+      tflopsMax: q("tflops", 1),
       source: f.source,
     });
   }
@@ -227,12 +189,6 @@ export interface LoadedRun {
   baselineNotes: Record<string, unknown>;
 }
 
-function median(v: number[]): number | undefined {
-  const s = v.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return undefined;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 /** Loads everything a figure or the report needs from one run folder. */
 export function loadRun(dir: string): LoadedRun {
   if (typeof dir !== "string" || dir === "") throw new MlaArgumentError("loadRun", "dir", "a run folder path", dir);
@@ -244,7 +200,7 @@ export function loadRun(dir: string): LoadedRun {
   const trials: TrialRow[] = [];
   for (const f of files) {
     const parsed = readCsvFile(path.join(dir, f));
-    const missing = ["sweep", "config_id", "impl", "kernel_version", "trial", "us", "status"].filter((c) => !parsed.header.includes(c));
+    const missing = ["sweep", "configId", "impl", "kernelVersion", "trial", "us", "status"].filter((c) => !parsed.header.includes(c));
     if (missing.length) throw new MlaArgumentError("loadRun", "dir", `results CSVs with columns ${RESULT_COLUMNS.join(",")}`, `${path.join(dir, f)} lacking ${missing.join(",")}`);
     trials.push(...toTrialRows(parsed.rows, f));
   }

@@ -1,8 +1,12 @@
 /**
  * node dist/src/sweep/cli.js <command> [options]
  *
- *   run       --out DIR [--sweeps data/sweeps] [--quick] [--only a,b] [--retry-errors] [--no-ceilings]
- *             measure our kernels on the GPU into DIR (results.csv, ceilings.csv, run.json); resumable
+ *   plan      --out FILE [--sweeps data/sweeps] [--quick] [--only a,b]
+ *             write the expanded configuration list (plan.ts) that the runner and the Python baseline read
+ *   run       --out DIR [--plan FILE | --sweeps data/sweeps [--quick] [--only a,b]] [--retry-errors] [--no-ceilings]
+ *             measure our kernels on the GPU into DIR (plan.json, results.csv, ceilings.csv, run.json); resumable
+ *   ingest    --run DIR [--plan DIR/plan.json]
+ *             the Python baseline's raw measurements (DIR/raw-<impl>.jsonl) to DIR/results-<impl>.csv
  *   estimate  [--sweeps data/sweeps] [--quick] [--kernel-versions N] [--impls ours,torch]
  *             guess of the wall time, without a GPU
  *   gpu-count prints the number of CUDA devices the binding sees (0 and the reason on stderr otherwise)
@@ -15,8 +19,10 @@ import { MlaArgumentError } from "../errors";
 import { recordedRun } from "./aggregate";
 import { Impl, IMPLS, KernelVersionInfo, loadSweepDirectory } from "./definitions";
 import { deviceFactsFrom, gpuDeviceCount, GpuMeasurer, loadGpuBinding } from "./gpu-adapter";
+import { ingestRawLogs } from "./ingest";
 import { gitState, openRunSidecar, projectRoot, runDirFor, writeSidecar } from "./provenance";
-import { estimateSeconds, measureCeilings, planRun, runSweeps, stderrProgress } from "./runner";
+import { buildPlan, planRun, readPlan, resolvePlan, writePlan } from "./plan";
+import { estimateSeconds, measureCeilings, runSweeps, stderrProgress } from "./runner";
 import { runCli } from "../cli-entry";
 
 export interface ParsedArgs {
@@ -62,7 +68,9 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === "" || flags.help) {
     process.stdout.write(
-      "usage: node dist/src/sweep/cli.js run --out DIR [--quick] [--sweeps DIR] [--only a,b] [--retry-errors] [--no-ceilings]\n" +
+      "usage: node dist/src/sweep/cli.js plan --out FILE [--quick] [--sweeps DIR] [--only a,b]\n" +
+        "       node dist/src/sweep/cli.js run --out DIR [--plan FILE | --quick --sweeps DIR --only a,b] [--retry-errors] [--no-ceilings]\n" +
+        "       node dist/src/sweep/cli.js ingest --run DIR [--plan DIR/plan.json]\n" +
         "       node dist/src/sweep/cli.js estimate [--quick] [--kernel-versions N] [--impls ours,torch]\n" +
         "       node dist/src/sweep/cli.js gpu-count | run-dir [--root data/runs] | recorded-run [--root data/runs]\n",
     );
@@ -94,6 +102,24 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  if (command === "plan") {
+    const out = str(flags, "out", "");
+    if (out === "") throw new MlaArgumentError("sweep cli", "--out", "the plan file to write (e.g. data/runs/<run>/plan.json)", out);
+    const plan = buildPlan(loadSweepDirectory(sweepsDir), { quick, only, root });
+    writePlan(out, plan);
+    process.stderr.write(`wrote ${out}: ${plan.configs.length} configurations of ${plan.sweeps.map((s) => s.name).join(", ")} (${quick ? "quick" : "full"})\n`);
+    return 0;
+  }
+
+  if (command === "ingest") {
+    const dir = str(flags, "run", "");
+    if (dir === "") throw new MlaArgumentError("sweep cli", "--run", "a run folder holding raw-<impl>.jsonl from baselines/torch_mla_decode.py", dir);
+    const done = ingestRawLogs(dir, readPlan(str(flags, "plan", path.join(dir, "plan.json"))));
+    if (done.length === 0) process.stderr.write(`no raw-<impl>.jsonl in ${dir}: nothing to ingest\n`);
+    for (const d of done) process.stderr.write(`${d.raw} -> ${d.csv}: ${d.rows} rows (${d.errors} errors)${d.torn ? ", a torn last line left out" : ""}\n`);
+    return 0;
+  }
+
   if (command === "estimate") {
     const defs = loadSweepDirectory(sweepsDir);
     const n = Number(str(flags, "kernel-versions", "2"));
@@ -121,17 +147,21 @@ async function main(argv: string[]): Promise<number> {
     const gpu = load.binding;
     const count = gpu.deviceCount();
     if (count < 1) throw new Error("cannot measure: the GPU binding sees no CUDA device");
-    const defs = loadSweepDirectory(sweepsDir);
+    if (flags.plan !== undefined && (quick || only)) throw new MlaArgumentError("sweep cli", "--quick/--only", "absent with --plan (the plan was expanded with its own)", argv.join(" "));
+    const given = flags.plan !== undefined ? readPlan(str(flags, "plan", "")) : buildPlan(loadSweepDirectory(sweepsDir), { quick, only, root });
     const kernelVersions = gpu.kernelVersions();
-    const plan = planRun(defs, { quick, impls: ["ours"], kernelVersions, only });
-    process.stderr.write(`estimated ~${fmtMin(estimateSeconds(plan))} for ${plan.length} configurations\n`);
     const prov = await openRunSidecar({
       dir: out,
       device: () => deviceFactsFrom(gpu.deviceInfo(0)),
-      definitions: only ? defs.filter((d) => only.includes(d.name)) : defs,
+      definitions: given.sweeps.map((s) => ({ ...s, file: path.resolve(root, s.file) })),
       kernelVersions,
-      quick,
+      quick: given.quick,
     });
+    // What is measured is what the Python baseline reads next: DIR/plan.json.
+    const planFile = path.join(out, "plan.json");
+    writePlan(planFile, given);
+    const plan = resolvePlan(readPlan(planFile), { impls: ["ours"], kernelVersions });
+    process.stderr.write(`estimated ~${fmtMin(estimateSeconds(plan))} for ${plan.length} configurations (${planFile})\n`);
     if (flags["no-ceilings"] !== true) {
       process.stderr.write("measuring ceilings (copy bandwidth, bf16 GEMM)...\n");
       // 2 GiB copy and an 8192^3 GEMM: both far past L2 / launch overheads on H100/H200.
@@ -169,7 +199,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
-  throw new MlaArgumentError("sweep cli", "command", "one of run, estimate, gpu-count, run-dir, recorded-run", command);
+  throw new MlaArgumentError("sweep cli", "command", "one of plan, run, ingest, estimate, gpu-count, run-dir, recorded-run", command);
 }
 
 if (require.main === module) runCli(main, { prefix: "error", errorStatus: 1 });

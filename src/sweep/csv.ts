@@ -1,30 +1,44 @@
 /**
- * The tidy results CSV: one row per configuration x implementation x trial,
- * RFC 4180 quoting, written row by row with an fsync after each so that a
- * crash or a killed job loses at most the row in flight.
+ * The tidy results CSV: one row per configuration x implementation x trial.
+ * Read and written with arquero's CSV reader and writer (fromCSV, toCSV:
+ * RFC 4180 quoting); this module only adds what a crash-safe measurement log
+ * needs on top: rows appended one at a time with an fsync after each, so that
+ * a crash or a killed job loses at most the row in flight, and a torn last
+ * record (a crash mid-write) recognised and cut off.
  */
 import * as fs from "fs";
 import { MlaArgumentError } from "../errors";
 
-/** Column order of results*.csv (the Python baseline writes the same). */
+interface Arquero {
+  table(columns: Record<string, unknown[]>, names?: readonly string[]): unknown;
+  toCSV(table: unknown, options?: { header?: boolean; columns?: readonly string[] }): string;
+  fromCSV(text: string, options?: { autoType?: boolean }): { columnNames(): string[]; objects(): Record<string, string | null>[] };
+}
+
+// arquero 8 is ESM-only; Node >= 20.19 can require() it.
+function aq(): Arquero {
+  return require("arquero") as Arquero;
+}
+
+/** Column order of results*.csv (our runner's, and the baselines' through `sweep/cli.js ingest`). */
 export const RESULT_COLUMNS = [
   "sweep",
-  "config_id",
+  "configId",
   "impl",
-  "kernel_version",
-  "kernel_name",
+  "kernelVersion",
+  "kernelName",
   "dtype",
   "b",
-  "s_q",
-  "h_q",
-  "h_kv",
-  "mean_sk",
-  "sk_dist",
+  "sQ",
+  "hQ",
+  "hKv",
+  "meanSk",
+  "skDist",
   "seed",
   "causal",
-  "actual_mean_sk",
-  "max_sk",
-  "page_block",
+  "actualMeanSk",
+  "maxSk",
+  "pageBlock",
   "warmup",
   "iters",
   "trial",
@@ -33,87 +47,58 @@ export const RESULT_COLUMNS = [
   "tflops",
   "status",
   "error",
-  "started_at",
+  "startedAt",
 ] as const;
 export type ResultColumn = (typeof RESULT_COLUMNS)[number];
 export type ResultRow = Record<ResultColumn, string | number | boolean>;
 
 /** Columns of ceilings.csv: device probes measured in the same session as the sweeps. */
-export const CEILING_COLUMNS = ["kind", "name", "trial", "value", "unit", "method", "status", "error", "started_at"] as const;
+export const CEILING_COLUMNS = ["kind", "name", "trial", "value", "unit", "method", "status", "error", "startedAt"] as const;
 export type CeilingColumn = (typeof CEILING_COLUMNS)[number];
 
 /** Identity of a row for resuming: what was measured, not what came out. */
-export function resultKey(r: { sweep: unknown; config_id: unknown; impl: unknown; kernel_version: unknown; trial: unknown }): string {
+export function resultKey(r: { sweep: unknown; configId: unknown; impl: unknown; kernelVersion: unknown; trial: unknown }): string {
   if (typeof r !== "object" || r === null) throw new MlaArgumentError("resultKey", "r", "a result row", r);
-  return [r.sweep, r.config_id, r.impl, r.kernel_version, r.trial].map((v) => String(v)).join("|");
-}
-
-export function csvField(v: unknown): string {
-  if (v === undefined || v === null) return "";
-  if (typeof v === "number") {
-    if (!Number.isFinite(v)) return "";
-    return String(v);
-  }
-  const s = typeof v === "string" ? v : String(v);
-  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function csvLine(columns: readonly string[], row: Record<string, unknown>): string {
-  if (!Array.isArray(columns)) throw new MlaArgumentError("csvLine", "columns", "an array of column names", columns);
-  if (typeof row !== "object" || row === null) throw new MlaArgumentError("csvLine", "row", "an object", row);
-  return columns.map((c) => csvField(row[c])).join(",") + "\n";
+  return [r.sweep, r.configId, r.impl, r.kernelVersion, r.trial].map((v) => String(v)).join("|");
 }
 
 /**
- * Parses RFC 4180 text into records keyed by the header. A final line with no
- * newline is treated as torn (a crash mid-write) and dropped: `torn` says so.
+ * CSV text of `rows` in the order of `columns` (missing values, NaN and
+ * infinities as empty fields), with the header line unless `header` is false.
  */
-export function parseCsv(text: string): { header: string[]; rows: Record<string, string>[]; torn: boolean; validLength: number } {
-  if (typeof text !== "string") throw new MlaArgumentError("parseCsv", "text", "a string", text);
-  const records: string[][] = [];
-  let field = "";
-  let rec: string[] = [];
-  let inQuotes = false;
-  let lastRecordEnd = 0;
-  let i = 0;
-  while (i < text.length) {
-    const ch = text[i];
-    if (inQuotes) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        inQuotes = false;
-      } else field += ch;
-      i++;
-      continue;
-    }
-    if (ch === '"') inQuotes = true;
-    else if (ch === ",") {
-      rec.push(field);
-      field = "";
-    } else if (ch === "\n" || ch === "\r") {
-      rec.push(field);
-      field = "";
-      records.push(rec);
-      rec = [];
-      if (ch === "\r" && text[i + 1] === "\n") i++;
-      lastRecordEnd = i + 1;
-    } else field += ch;
-    i++;
+export function csvText(columns: readonly string[], rows: Record<string, unknown>[], header = true): string {
+  if (!Array.isArray(columns) || columns.length === 0) throw new MlaArgumentError("csvText", "columns", "a non-empty array of column names", columns);
+  if (!Array.isArray(rows) || rows.some((r) => typeof r !== "object" || r === null)) throw new MlaArgumentError("csvText", "rows", "an array of objects", rows);
+  const cell = (v: unknown): unknown => (v === undefined || (typeof v === "number" && !Number.isFinite(v)) ? null : v);
+  const A = aq();
+  return A.toCSV(A.table(Object.fromEntries(columns.map((c) => [c, rows.map((r) => cell(r[c]))])), columns), { header, columns });
+}
+
+/**
+ * Length of the text up to the end of its last complete record: a last record
+ * cut off by a crash (no final newline, or one inside an open quote) is not part of it.
+ */
+export function completeLength(text: string): number {
+  let inQuote = false;
+  let end = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 34) inQuote = !inQuote;
+    else if (ch === 10 && !inQuote) end = i + 1;
   }
-  const torn = lastRecordEnd < text.length;
-  const nonEmpty = records.filter((r) => !(r.length === 1 && r[0] === ""));
-  if (nonEmpty.length === 0) return { header: [], rows: [], torn, validLength: lastRecordEnd };
-  const header = nonEmpty[0];
-  const rows = nonEmpty.slice(1).map((r) => {
-    const o: Record<string, string> = {};
-    header.forEach((h, k) => (o[h] = r[k] ?? ""));
-    return o;
-  });
-  return { header, rows, torn, validLength: lastRecordEnd };
+  return end;
+}
+
+/** Records keyed by the header (empty fields as ""); a torn last record is dropped and `torn` says so. */
+export function parseCsv(text: string): { header: string[]; rows: Record<string, string>[]; torn: boolean } {
+  if (typeof text !== "string") throw new MlaArgumentError("parseCsv", "text", "a string", text);
+  const valid = text.slice(0, completeLength(text));
+  const torn = valid.length < text.length;
+  if (valid.trim() === "") return { header: [], rows: [], torn };
+  const t = aq().fromCSV(valid, { autoType: false });
+  const header = t.columnNames();
+  const rows = t.objects().map((o) => Object.fromEntries(header.map((h) => [h, o[h] ?? ""])));
+  return { header, rows, torn };
 }
 
 export function readCsvFile(file: string): { header: string[]; rows: Record<string, string>[]; torn: boolean } {
@@ -122,8 +107,8 @@ export function readCsvFile(file: string): { header: string[]; rows: Record<stri
 }
 
 /**
- * Append-only CSV writer. Opening an existing file checks its header and cuts
- * off a torn last line; every append is followed by fsync.
+ * Append-only CSV log. Opening an existing file checks its header and cuts
+ * off a torn last record; every append is followed by fsync.
  */
 export class CsvAppender {
   private fd: number;
@@ -139,12 +124,12 @@ export class CsvAppender {
       if (parsed.header.join(",") !== columns.join(",")) {
         throw new MlaArgumentError("CsvAppender", "file", `a CSV with header ${columns.join(",")} (move the old file away to start afresh)`, `${file} with header ${parsed.header.join(",")}`);
       }
-      if (parsed.torn) fs.truncateSync(file, Buffer.byteLength(text.slice(0, parsed.validLength), "utf8"));
+      if (parsed.torn) fs.truncateSync(file, Buffer.byteLength(text.slice(0, completeLength(text)), "utf8"));
       this.existing = parsed.rows;
       this.fd = fs.openSync(file, "a");
     } else {
       this.fd = fs.openSync(file, "w");
-      this.writeRaw(columns.join(",") + "\n");
+      this.writeRaw(csvText(columns, []));
     }
   }
 
@@ -155,7 +140,7 @@ export class CsvAppender {
 
   append(row: Record<string, unknown>): void {
     if (this.fd < 0) throw new Error(`CsvAppender: ${this.file} already closed`);
-    this.writeRaw(csvLine(this.columns, row));
+    this.writeRaw(csvText(this.columns, [row], false));
   }
 
   close(): void {

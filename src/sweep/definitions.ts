@@ -112,7 +112,8 @@ export class SweepDefinitionError extends MlaArgumentError {
 
 type Obj = Record<string, unknown>;
 
-class Checker {
+/** Field-by-field checks of parsed JSON; a failure throws SweepDefinitionError naming the file and the field. */
+export class Checker {
   constructor(readonly file: string) {}
 
   fail(field: string, expected: string, actual: unknown): never {
@@ -225,23 +226,26 @@ export function parseSweepDefinition(json: unknown, file: string, sha256 = ""): 
   return def;
 }
 
-/** Reads and validates one file. */
-export function loadSweepDefinition(file: string): SweepDefinition {
-  if (typeof file !== "string" || file === "") throw new MlaArgumentError("loadSweepDefinition", "file", "a path to a .json file", file);
+/** A JSON file's parsed content and the sha256 of its bytes; an unreadable file or invalid JSON is an error naming it. */
+export function readJsonFile(fn: string, file: string, what: string): { json: unknown; sha256: string } {
+  if (typeof file !== "string" || file === "") throw new MlaArgumentError(fn, "file", `a path to ${what}`, file);
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new MlaArgumentError("loadSweepDefinition", "file", "a readable file", `${file} (${(e as Error).message})`);
+    throw new MlaArgumentError(fn, "file", `a readable file (${what})`, `${file} (${(e as Error).message})`);
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return { json: JSON.parse(text), sha256: crypto.createHash("sha256").update(text).digest("hex") };
   } catch (e) {
     throw new SweepDefinitionError(file, "(file)", "valid JSON", (e as Error).message);
   }
-  const sha = crypto.createHash("sha256").update(text).digest("hex");
-  return parseSweepDefinition(json, file, sha);
+}
+
+/** Reads and validates one file. */
+export function loadSweepDefinition(file: string): SweepDefinition {
+  const { json, sha256 } = readJsonFile("loadSweepDefinition", file, "a sweep .json file");
+  return parseSweepDefinition(json, file, sha256);
 }
 
 /** Every *.json in a folder, sorted by file name; sweep names must be unique. */

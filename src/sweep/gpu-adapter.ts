@@ -14,7 +14,8 @@ import { MlaArgumentError } from "../errors";
 import type { DeviceProps } from "../gpu/mla-gpu";
 import type { Dtype, KernelVersionInfo, SweepConfig } from "./definitions";
 import type { DeviceFacts } from "./provenance";
-import type { ImplRun, MeasureFn, RunConfig } from "./runner";
+import type { ImplRun, RunConfig } from "./plan";
+import type { MeasureFn } from "./runner";
 
 /**
  * What src/gpu's MlaGpu.props() returns. A type-only import: it is erased at

@@ -195,7 +195,8 @@ export function writeSidecar(dir: string, p: RunProvenance): void {
 export interface SessionOptions {
   dir: string;
   device: DeviceProvider;
-  definitions: SweepDefinition[];
+  /** the sweep files measured (a definition, or a plan's entry with the file made absolute) */
+  definitions: Pick<SweepDefinition, "name" | "file" | "sha256">[];
   kernelVersions: { version: number; name: string }[];
   quick: boolean;
   command?: string[];

@@ -1,89 +1,56 @@
 /**
- * Runs sweep configurations x implementations x trials through an injected
+ * Runs the planned configurations (plan.ts) x implementations x trials through an injected
  * measurement function and appends one CSV row per trial.
  *
  * Guarantees, because a GPU session is short and may be cut off:
  *  - each row is appended and fsync'ed as soon as it is measured, so an
  *    interrupted run loses at most the configuration in flight;
  *  - a re-run into the same folder skips every row already there (by
- *    sweep, config_id, impl, kernel_version, trial), so resuming is free;
+ *    sweep, configId, impl, kernelVersion, trial), so resuming is free;
  *  - a configuration that throws is recorded (status=error, message) and the
  *    sweep goes on with the next one.
  * The runner never touches CUDA itself: see gpu-adapter.ts.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { median } from "../analysis/run";
 import { MlaArgumentError } from "../errors";
-import { decodeBytes, decodeFlops, rooflineTimeSeconds, Ceilings, DATASHEETS } from "../roofline/accounting";
+import { rooflineTimeSeconds, Ceilings, DATASHEETS } from "../roofline/accounting";
 import { CEILING_COLUMNS, CsvAppender, readCsvFile, RESULT_COLUMNS, resultKey } from "./csv";
-import { expandConfigs, Impl, IMPLS, KernelVersionInfo, resolveKernelVersions, SweepConfig, SweepDefinition, trialsFor } from "./definitions";
-import { generateSeqlens, seqlenStats } from "./seqlens";
-
-export interface RunConfig extends SweepConfig {
-  seqlens: Int32Array;
-  /** mean of the generated lengths: what the byte/FLOP counts use */
-  actualMeanSk: number;
-  maxSk: number;
-}
-
-export interface ImplRun {
-  impl: Impl;
-  /** kernel version number for "ours"; undefined otherwise */
-  kernelVersion?: number;
-  /** kernel name for "ours" (mla_kernel_name), library version for baselines */
-  kernelName: string;
-}
+import type { ImplRun, PlannedConfig, RunConfig } from "./plan";
 
 export type MeasureFn = (cfg: RunConfig, impl: ImplRun) => Promise<{ us: number }>;
 
-export interface PlannedConfig {
-  def: SweepDefinition;
-  cfg: RunConfig;
-  impls: ImplRun[];
-  trials: number;
+/** The columns of a results row that say what was measured (resultKey's and the configuration's). */
+export function trialColumns(c: Omit<RunConfig, "seqlens" | "flops" | "bytes">, im: { impl: string; kernelVersion?: number | ""; kernelName: string }, trial: number) {
+  return {
+    sweep: c.sweep,
+    configId: c.configId,
+    impl: im.impl,
+    kernelVersion: im.kernelVersion ?? "",
+    kernelName: im.kernelName,
+    dtype: c.dtype,
+    b: c.b,
+    sQ: c.sQ,
+    hQ: c.hQ,
+    hKv: c.hKv,
+    meanSk: c.meanSk,
+    skDist: c.skDist,
+    seed: c.seed,
+    causal: c.causal,
+    actualMeanSk: c.actualMeanSk,
+    maxSk: c.maxSk,
+    pageBlock: c.pageBlock,
+    warmup: c.warmup,
+    iters: c.iters,
+    trial,
+  };
 }
 
-export interface PlanOptions {
-  quick?: boolean;
-  /** implementations this process runs; the others (baselines) are run by their own scripts */
-  impls?: Impl[];
-  /** available kernel versions (from the binding), to resolve "latest"/"all" */
-  kernelVersions: KernelVersionInfo[];
-  /** run only these sweeps (names) */
-  only?: string[];
-}
-
-/** Materialises every configuration (with its generated lengths) and the implementations to run on it. */
-export function planRun(defs: SweepDefinition[], o: PlanOptions): PlannedConfig[] {
-  const fn = "planRun";
-  if (!Array.isArray(defs) || defs.length === 0) throw new MlaArgumentError(fn, "defs", "a non-empty array of SweepDefinition", defs);
-  if (typeof o !== "object" || o === null) throw new MlaArgumentError(fn, "o", "an object", o);
-  if (!Array.isArray(o.kernelVersions)) throw new MlaArgumentError(fn, "o.kernelVersions", "an array of {version, name}", o.kernelVersions);
-  const impls = o.impls ?? ["ours"];
-  if (!Array.isArray(impls) || impls.some((i) => !IMPLS.includes(i))) throw new MlaArgumentError(fn, "o.impls", `an array of ${IMPLS.join("|")}`, impls);
-  if (o.only !== undefined) {
-    if (!Array.isArray(o.only)) throw new MlaArgumentError(fn, "o.only", "an array of sweep names", o.only);
-    for (const n of o.only) if (!defs.some((d) => d.name === n)) throw new MlaArgumentError(fn, "o.only", `names among ${defs.map((d) => d.name).join(", ")}`, n);
-  }
-  const quick = o.quick ?? false;
-  const out: PlannedConfig[] = [];
-  for (const def of defs) {
-    if (o.only && !o.only.includes(def.name)) continue;
-    const implRuns: ImplRun[] = [];
-    for (const spec of def.implementations) {
-      if (!impls.includes(spec.impl)) continue;
-      if (spec.impl === "ours") {
-        for (const k of resolveKernelVersions(spec.kernelVersions ?? "latest", o.kernelVersions)) implRuns.push({ impl: "ours", kernelVersion: k.version, kernelName: k.name });
-      } else implRuns.push({ impl: spec.impl, kernelName: spec.impl });
-    }
-    if (implRuns.length === 0) continue;
-    for (const c of expandConfigs(def, quick)) {
-      const seqlens = generateSeqlens({ b: c.b, sQ: c.sQ, meanSk: c.meanSk, dist: c.skDist, seed: c.seed });
-      const st = seqlenStats(seqlens);
-      out.push({ def, cfg: { ...c, seqlens, actualMeanSk: st.mean, maxSk: st.max }, impls: implRuns, trials: trialsFor(def, quick) });
-    }
-  }
-  return out;
+/** The columns of a successful trial: its time and the rates from the plan's FLOP and byte counts (6 significant digits). */
+export function timedColumns(c: { flops: number; bytes: number }, us: number): Record<string, string | number> {
+  const s = us * 1e-6;
+  return { us: fmtNum(us, 6), gbps: fmtNum(c.bytes / s / 1e9, 6), tflops: fmtNum(c.flops / s / 1e12, 6), status: "ok", error: "" };
 }
 
 export interface EstimateOptions {
@@ -103,7 +70,7 @@ export const DEFAULT_EFFICIENCY: Record<string, number> = { "ours:1": 0.03, ours
 
 /** Guess of the wall time of a plan, seconds. Deliberately pessimistic on the slow paths. */
 export function estimateSeconds(plan: PlannedConfig[], o: EstimateOptions = {}): number {
-  if (!Array.isArray(plan)) throw new MlaArgumentError("estimateSeconds", "plan", "an array from planRun", plan);
+  if (!Array.isArray(plan)) throw new MlaArgumentError("estimateSeconds", "plan", "an array from resolvePlan", plan);
   if (typeof o !== "object" || o === null) throw new MlaArgumentError("estimateSeconds", "o", "an object", o);
   const ds = DATASHEETS["H100-SXM5"];
   const ceilings = o.ceilings ?? { flops: ds.bf16Flops, bandwidth: ds.bandwidth };
@@ -113,9 +80,8 @@ export function estimateSeconds(plan: PlannedConfig[], o: EstimateOptions = {}):
   const perTrial = o.perTrialSeconds ?? 0.01;
   let total = 0;
   for (const p of plan) {
-    const shape = { b: p.cfg.b, sQ: p.cfg.sQ, hQ: p.cfg.hQ, hKv: p.cfg.hKv, meanSk: p.cfg.actualMeanSk };
-    const ideal = rooflineTimeSeconds(shape, ceilings);
-    total += setup + decodeBytes(shape) / fill;
+    const ideal = rooflineTimeSeconds({ b: p.cfg.b, sQ: p.cfg.sQ, hQ: p.cfg.hQ, hKv: p.cfg.hKv, meanSk: p.cfg.actualMeanSk }, ceilings);
+    total += setup + p.cfg.bytes / fill;
     for (const im of p.impls) {
       const e = eff[`${im.impl}:${im.kernelVersion}`] ?? eff[im.impl] ?? 0.5;
       total += p.trials * ((p.cfg.warmup + p.cfg.iters) * (ideal / e) + perTrial);
@@ -177,7 +143,7 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
   const fn = "runSweeps";
   if (typeof o !== "object" || o === null) throw new MlaArgumentError(fn, "o", "an object", o);
   if (typeof o.outDir !== "string" || o.outDir === "") throw new MlaArgumentError(fn, "o.outDir", "a folder path", o.outDir);
-  if (!Array.isArray(o.plan)) throw new MlaArgumentError(fn, "o.plan", "an array from planRun", o.plan);
+  if (!Array.isArray(o.plan)) throw new MlaArgumentError(fn, "o.plan", "an array from resolvePlan", o.plan);
   if (typeof o.measure !== "function") throw new MlaArgumentError(fn, "o.measure", "a function (cfg, impl) => Promise<{us}>", o.measure);
   if (o.onConfigDone !== undefined && typeof o.onConfigDone !== "function") throw new MlaArgumentError(fn, "o.onConfigDone", "a function", o.onConfigDone);
   const priming = o.primingRuns ?? 0;
@@ -196,7 +162,7 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
   o.progress?.start(totalTasks, `${o.plan.length} configurations, ${totalTasks} measurements`);
   try {
     const firstTodo = o.plan.find((p) => p.impls.some((im) => Array.from({ length: p.trials }, (_, t) => t).some((t) => {
-      const st = done.get(resultKey({ sweep: p.cfg.sweep, config_id: p.cfg.configId, impl: im.impl, kernel_version: im.kernelVersion ?? "", trial: t }));
+      const st = done.get(resultKey(trialColumns(p.cfg, im, t)));
       return st === undefined || (st !== "ok" && o.retryErrors);
     })));
     if (firstTodo && priming > 0) {
@@ -208,37 +174,13 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
     }
     for (const p of o.plan) {
       const c = p.cfg;
-      const shape = { b: c.b, sQ: c.sQ, hQ: c.hQ, hKv: c.hKv, meanSk: c.actualMeanSk };
-      const bytes = decodeBytes(shape);
-      const flops = decodeFlops(shape);
       // A failure poisons the rest of that implementation's trials on this config (same error, wasted minutes).
       const failed = new Map<number, string>();
       // Trials outermost: implementations alternate, so clock or thermal drift spreads over all of them.
       for (let trial = 0; trial < p.trials; trial++) {
         for (let k = 0; k < p.impls.length; k++) {
           const im = p.impls[k];
-          const base = {
-            sweep: c.sweep,
-            config_id: c.configId,
-            impl: im.impl,
-            kernel_version: im.kernelVersion ?? "",
-            kernel_name: im.kernelName,
-            dtype: c.dtype,
-            b: c.b,
-            s_q: c.sQ,
-            h_q: c.hQ,
-            h_kv: c.hKv,
-            mean_sk: c.meanSk,
-            sk_dist: c.skDist,
-            seed: c.seed,
-            causal: c.causal,
-            actual_mean_sk: c.actualMeanSk,
-            max_sk: c.maxSk,
-            page_block: c.pageBlock,
-            warmup: c.warmup,
-            iters: c.iters,
-            trial,
-          };
+          const base = trialColumns(c, im, trial);
           finished++;
           const prev = done.get(resultKey(base));
           if (prev === "ok" || (prev !== undefined && !o.retryErrors)) {
@@ -248,7 +190,7 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
           const started = now().toISOString();
           const prior = failed.get(k);
           if (prior !== undefined) {
-            out.append({ ...base, status: "error", error: `not run: ${prior}`, started_at: started });
+            out.append({ ...base, status: "error", error: `not run: ${prior}`, startedAt: started });
             summary.errors++;
             continue;
           }
@@ -257,13 +199,12 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
             if (typeof r !== "object" || r === null || typeof r.us !== "number" || !Number.isFinite(r.us) || r.us <= 0) {
               throw new Error(`measurement returned ${JSON.stringify(r)}, not {us > 0}`);
             }
-            const s = r.us * 1e-6;
-            out.append({ ...base, us: fmtNum(r.us, 6), gbps: fmtNum(bytes / s / 1e9, 6), tflops: fmtNum(flops / s / 1e12, 6), status: "ok", error: "", started_at: started });
+            out.append({ ...base, ...timedColumns(c, r.us), startedAt: started });
             summary.measured++;
           } catch (e) {
             const msg = (e as Error)?.message ?? String(e);
             failed.set(k, `trial ${trial} failed: ${msg}`);
-            out.append({ ...base, status: "error", error: msg, started_at: started });
+            out.append({ ...base, status: "error", error: msg, startedAt: started });
             summary.errors++;
           }
         }
@@ -311,11 +252,11 @@ export async function measureCeilings(outDir: string, probes: CeilingProbes, tri
         try {
           const v = await probe();
           if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new Error(`probe returned ${v}`);
-          csv.append({ kind: "ceiling", name, trial: t, value: fmtNum(v, 6), unit, method, status: "ok", error: "", started_at: started });
+          csv.append({ kind: "ceiling", name, trial: t, value: fmtNum(v, 6), unit, method, status: "ok", error: "", startedAt: started });
         } catch (e) {
           const msg = (e as Error)?.message ?? String(e);
           errors.push(`${name}: ${msg}`);
-          csv.append({ kind: "ceiling", name, trial: t, value: "", unit, method, status: "error", error: msg, started_at: started });
+          csv.append({ kind: "ceiling", name, trial: t, value: "", unit, method, status: "error", error: msg, startedAt: started });
           break;
         }
       }
@@ -324,11 +265,7 @@ export async function measureCeilings(outDir: string, probes: CeilingProbes, tri
     csv.close();
   }
   const all = readCsvFile(path.join(outDir, "ceilings.csv")).rows;
-  const med = (name: string): number | undefined => {
-    const v = all.filter((r) => r.name === name && r.status === "ok").map((r) => Number(r.value)).sort((a, b) => a - b);
-    if (v.length === 0) return undefined;
-    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
+  const med = (name: string): number | undefined => median(all.filter((r) => r.name === name && r.status === "ok").map((r) => Number(r.value)));
   return { copyGBps: med("copy_bandwidth"), gemmTflops: med("bf16_gemm"), errors };
 }
 

@@ -4,48 +4,17 @@
  * mean with sd = mean/2, clipped below at s_q and truncated to an integer
  * ("normal").
  *
- * Why not Rng.normal() (Box-Muller, src/numeric/rng.ts): the PyTorch baseline
- * (baselines/torch_mla_decode.py) must draw exactly the same lengths, and
- * Box-Muller goes through log/cos, whose last bit differs between V8 and
- * glibc. Here the stream is mulberry32 (integer ops only) and the normal is
- * Irwin-Hall (sum of 12 uniforms - 6): every step is an integer op or a
- * correctly rounded +, *, so Python reproduces it bit for bit. Irwin-Hall has
- * mean 0, sd 1 and a support of +-6 sd, which is all a length generator needs.
+ * The normal draws are Rng.normalIrwinHall() of src/numeric/rng.ts (the one
+ * PRNG), seeded with the sweep's seed: the recorded runs were measured on
+ * exactly these lengths, so the generator must not change. Nothing else
+ * draws them: the planner (plan.ts) writes them into the plan file that the
+ * GPU runner and the Python baseline both read.
  */
 import { checkInt, MlaArgumentError } from "../errors";
+import { Rng } from "../numeric/rng";
 
 export type SkDist = "fixed" | "normal";
 export const SK_DISTS: readonly SkDist[] = ["fixed", "normal"];
-
-/** mulberry32 (Tommy Ettinger): 32-bit state, passes gjrand/PractRand up to moderate sizes. */
-export class Mulberry32 {
-  private state: number;
-
-  constructor(seed: number) {
-    checkInt("Mulberry32", "seed", seed, 0, 2 ** 32 - 1);
-    this.state = seed >>> 0;
-  }
-
-  nextU32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1) >>> 0;
-    t = (t ^ ((t + (Math.imul(t ^ (t >>> 7), t | 61) >>> 0)) >>> 0)) >>> 0;
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-
-  /** Uniform in [0, 1) with 32 random bits (exact in float64). */
-  uniform(): number {
-    return this.nextU32() / 4294967296;
-  }
-
-  /** Approximately standard normal: Irwin-Hall with 12 terms (see the module comment). */
-  normal(): number {
-    let s = 0;
-    for (let i = 0; i < 12; i++) s += this.uniform();
-    return s - 6;
-  }
-}
 
 export interface SeqlenSpec {
   /** requests */
@@ -73,10 +42,10 @@ export function generateSeqlens(spec: SeqlenSpec): Int32Array {
     out.fill(spec.meanSk);
     return out;
   }
-  const rng = new Mulberry32(spec.seed);
+  const rng = new Rng(spec.seed);
   const sd = spec.meanSk / 2;
   for (let i = 0; i < spec.b; i++) {
-    const x = spec.meanSk + sd * rng.normal();
+    const x = spec.meanSk + sd * rng.normalIrwinHall();
     out[i] = Math.floor(Math.max(x, spec.sQ));
   }
   return out;
