@@ -2,7 +2,8 @@
 # Lab, one device call: build FlashMLA (9edee0c) for measurement, check the new rungs (selftest,
 # compute-sanitizer memcheck), then our kernels and FlashMLA side by side over the bench grid.
 #   carry: .flashmla kernels/build (built here: make -C kernels all); results under $OUT
-#   VERSIONS="9,10,11" (side by side)  CHECK="11" (selftest + memcheck)  GRID="" (--only)
+#   VERSIONS="9,10,11" (side by side)  CHECK="11" (selftest + memcheck; "" none)  GRID="" (--only)
+#   LIB2=<another libmla.so> VERSIONS2="9,10" (its versions run as b<v>)
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 VERSIONS=${VERSIONS:-9,10,11}; CHECK=${CHECK:-11}
@@ -25,5 +26,5 @@ for v in ${CHECK//,/ }; do
   echo "=== memcheck v$v"; timeout 240 compute-sanitizer --tool memcheck --print-limit 10 kernels/build/selftest --quick --versions $v-$v 2>&1 | tail -8
 done
 } 2>&1 | tee "$OUT/check.txt"
-timeout 300 python3 kernels/lab/sidebyside.py --lib kernels/build/libmla.so --versions "$VERSIONS" --out "$OUT/sbs.jsonl" \
-  ${GRID:+--only $GRID} 2>&1 | tee "$OUT/sbs.txt"
+timeout ${SBS_TIMEOUT:-400} python3 kernels/lab/sidebyside.py --lib kernels/build/libmla.so --versions "$VERSIONS" --out "$OUT/sbs.jsonl" \
+  ${LIB2:+--lib2 $LIB2 --versions2 $VERSIONS2} ${GRID:+--only $GRID} 2>&1 | tee "$OUT/sbs.txt"

@@ -5,7 +5,7 @@
 #   CFGS="fm-sq1-8k short-1024"  KERNELS="flash_fwd_splitkv_mla_kernel:10 decode_v11_kernel:11"
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-CFGS=${CFGS:-fm-sq1-8k short-1024}
+CFGS=${CFGS:-fm-sq1-8k short-1024}  # KERNELS applies to each
 KERNELS=${KERNELS:-flash_fwd_splitkv_mla_kernel:11 decode_v11_kernel:11 decode_ksplit_kernel:10}
 if [ ! -d /tmp/fm ]; then mkdir -p /tmp/fm && cp -r .flashmla/flash_mla .flashmla/flash_mla_cuda*.so /tmp/fm/; fi
 export PYTHONPATH=/tmp/fm PYTHONUNBUFFERED=1
@@ -13,7 +13,10 @@ for cfg in $CFGS; do
   for kv in $KERNELS; do
     k=${kv%%:*} v=${kv##*:}
     echo "=== ncu $cfg $k (ours: v$v)"
-    timeout 200 ncu --target-processes all --set full --import-source no --cache-control all --clock-control none \
+    timeout 120 ncu --target-processes all --section SpeedOfLight --section ComputeWorkloadAnalysis \
+      --section MemoryWorkloadAnalysis --section WarpStateStats --section SchedulerStats --section Occupancy \
+      --metrics sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,sm__cycles_elapsed.avg.per_second \
+      --cache-control all --clock-control none \
       -k regex:"$k" --launch-skip 2 -c 1 \
       python3 kernels/lab/sidebyside.py --lib kernels/build/libmla.so --versions $v --only $cfg \
       --trials 1 --iters 2 --warmup 1 --no-graph 2>&1 | grep -v "^==PROF==" | cut -c1-180
