@@ -6,17 +6,16 @@
  * named in data/runs/RECORDED, else the newest. Writes <name>.html (offline,
  * interactive) and <name>.svg/.png/.pdf, plus figures.json (what was drawn
  * from which files, what was skipped and why) and index.html.
- * Exit status: 0 ok, 2 no data, 1 anything else (for example no Chromium).
+ * Exit status: 0 ok, 2 no data or a bad command line, 1 anything else (for example no Chromium).
  */
 import * as fs from "fs";
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
 import { loadRun, recordedRun } from "../sweep/aggregate";
-import { parseArgs } from "../sweep/cli";
 import { projectRoot } from "../sweep/provenance";
 import { allFigures, FigureResult, isSkipped } from "./paper";
 import { chromiumAvailable, chromiumPath, FigureRenderer, StaticFormat, writeFigure } from "./render";
-import { runCli } from "../cli-entry";
+import { cwdRelative, parseCli, runCli } from "../cli-entry";
 
 export interface FigureManifest {
   schema: "mla-figures/1";
@@ -100,32 +99,35 @@ ${items}
 export function resolveDataDir(data: string | undefined, runsRoot: string): { dir?: string; why: string } {
   if (data !== undefined && (typeof data !== "string" || data === "")) throw new MlaArgumentError("resolveDataDir", "data", "a run folder path or undefined", data);
   if (typeof runsRoot !== "string" || runsRoot === "") throw new MlaArgumentError("resolveDataDir", "runsRoot", "a folder path", runsRoot);
-  if (data) return fs.existsSync(data) ? { dir: data, why: "given with --data" } : { why: `--data ${data} does not exist` };
+  if (data) return fs.existsSync(data) ? { dir: data, why: "given with --data" } : { why: `--data ${data}: no such run folder` };
   return recordedRun(runsRoot);
 }
 
+const USAGE = "usage: node dist/src/figures/cli.js [--data data/runs/<run>] [--runs-root data/runs] [--out figures/] [--formats svg,png,pdf] [--html-only]";
+
 async function main(argv: string[]): Promise<number> {
-  const { command, flags } = parseArgs(argv, ["html-only", "help"]);
-  if (command !== "" || flags.help) {
-    process.stdout.write("usage: node dist/src/figures/cli.js [--data data/runs/<run>] [--out figures/] [--formats svg,png,pdf] [--html-only]\n");
-    return flags.help ? 0 : 2;
-  }
+  const cli = parseCli(argv, { usage: USAGE, flags: { data: "string", "runs-root": "string", out: "string", formats: "string", "html-only": "boolean" } });
   const root = projectRoot();
-  const runsRoot = typeof flags["runs-root"] === "string" ? (flags["runs-root"] as string) : path.join(root, "data", "runs");
-  const outDir = typeof flags.out === "string" ? (flags.out as string) : path.join(root, "figures");
-  const sel = resolveDataDir(typeof flags.data === "string" ? (flags.data as string) : undefined, runsRoot);
+  const runsRoot = cli.str("runs-root", cwdRelative(path.join(root, "data", "runs")));
+  const outDir = cli.str("out", cwdRelative(path.join(root, "figures")));
+  const formats = cli.list<StaticFormat>("formats", undefined, ["svg", "png", "pdf"]);
+  const htmlOnly = cli.bool("html-only");
+  if (htmlOnly && formats) cli.fail("--formats and --html-only exclude each other");
+  const sel = resolveDataDir(cli.str("data"), runsRoot);
+  if (!sel.dir && cli.has("data")) {
+    process.stderr.write(`figures: ${sel.why}\n`);
+    return 2;
+  }
   if (!sel.dir) {
     process.stderr.write(
-      `no data to draw figures from: ${sel.why}.\n` +
+      `figures: no data to draw figures from: ${sel.why}.\n` +
         "Measure on a machine with an NVIDIA Hopper GPU with `make reproduce` (it writes data/runs/<date>-<gpu>/), " +
         "or pass --data <run folder>.\n",
     );
     return 2;
   }
-  const formats = typeof flags.formats === "string" ? ((flags.formats as string).split(",") as StaticFormat[]) : undefined;
-  const htmlOnly = flags["html-only"] === true;
   if (!htmlOnly && !chromiumAvailable()) {
-    process.stderr.write(`static figures need Chromium: ${chromiumPath()} not found (apt-get install chromium, or set $CHROMIUM; --html-only draws only the interactive pages)\n`);
+    process.stderr.write(`figures: static figures need Chromium: ${chromiumPath()} not found (apt-get install chromium, or set $CHROMIUM; --html-only draws only the interactive pages)\n`);
     return 1;
   }
   process.stderr.write(`drawing figures from ${sel.dir} (${sel.why}) into ${outDir}\n`);
@@ -135,4 +137,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (require.main === module) runCli(main, { prefix: "error", errorStatus: 1 });
+if (require.main === module) runCli(main, { prefix: "figures", errorStatus: 1 });
