@@ -3,10 +3,11 @@
  * that uses it. An unknown flag, a flag without its value, a value given to a
  * switch, a stray word or a wrongly typed value exits 2 with the message and
  * a usage line naming the bad flag; a missing file or folder is one line on
- * stderr, never a stack trace.
+ * stderr, never a stack trace. The scripts follow the same rules.
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { cwdRelative, HelpRequested, parseCli, UsageError } from "../src/cli-entry";
@@ -83,6 +84,7 @@ describe("every entry point: bad command lines exit 2 with a usage line naming t
     ["figures/cli.js", ["--dat", "X"], /figures: unknown flag --dat/],
     ["figures/cli.js", ["--formats", "svg,gif"], /--formats: 'gif' is not one of svg, png, pdf/],
     ["figures/cli.js", ["--out"], /--out needs a value/],
+    ["figures/compare.js", [], /--fresh DIR \(the folder drawn now\) is required/],
     ["report/cli.js", ["--mode", "guess"], /--mode must be measured or recorded, got 'guess'/],
     ["report/cli.js", ["--dta", "x"], /unknown flag --dta/],
     ["bench/cli.js", ["--frobnicate"], /bench: unknown flag --frobnicate/],
@@ -128,6 +130,7 @@ describe("every entry point: bad command lines exit 2 with a usage line naming t
       ["artifact/check-repro.js", ["--fresh", nope], /^check-repro: --fresh .*: no such run folder\n$/],
       ["artifact/claims.js", ["--run", nope], /^claims: --run .*: no such run folder\n$/],
       ["artifact/manifest.js", ["check", "--root", nope], /^manifest: --root .*: no such folder\n$/],
+      ["figures/compare.js", ["--fresh", nope], /^compare: --fresh .*: no such folder\n$/],
       ["report/cli.js", ["--data", nope], /^report: --data .*: no such run folder\n$/],
     ];
     for (const [script, argv, re] of cases) {
@@ -135,6 +138,50 @@ describe("every entry point: bad command lines exit 2 with a usage line naming t
       assert.ok(r.status === 1 || r.status === 2, `${script}: exit ${r.status}`);
       assert.match(r.stderr, re, script);
       assert.strictEqual(r.stderr.trim().split("\n").length, 1, `${script}: one line, got\n${r.stderr}`);
+    }
+  });
+});
+
+describe("the scripts: bad arguments exit 2, missing notebooks are one line", function () {
+  this.timeout(60000);
+  const sh = (script: string, args: string[]) => spawnSync("bash", [path.join(ROOT, "scripts", script), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, REPRODUCE_SKIP_BUILD: "1" } });
+
+  it("scripts/notebooks.sh names a missing notebook and an unknown flag", () => {
+    const r = sh("notebooks.sh", ["notebooks/99-nope.ipynb"]);
+    assert.strictEqual(r.status, 2);
+    assert.strictEqual(r.stderr, "notebooks: notebooks/99-nope.ipynb: no such notebook\n");
+    const f = sh("notebooks.sh", ["--chek"]);
+    assert.strictEqual(f.status, 2);
+    assert.match(f.stderr, /unknown flag --chek\nusage: scripts\/notebooks\.sh/);
+  });
+
+  it("scripts/notebook-run.py names a missing notebook without a traceback", function () {
+    const py = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    if (spawnSync(py, ["-c", "import nbformat, nbclient"]).status !== 0) {
+      console.warn(`    pending: ${py} lacks nbformat/nbclient (scripts/preflight.sh test says what to install)`);
+      return this.skip();
+    }
+    const r = spawnSync(py, [path.join(ROOT, "scripts", "notebook-run.py"), "--check", "nope.ipynb"], { encoding: "utf8" });
+    assert.strictEqual(r.status, 2, r.stderr);
+    assert.doesNotMatch(r.stderr, /Traceback/);
+    assert.match(r.stderr, /nope\.ipynb: no such notebook/);
+  });
+
+  it("scripts/reproduce.sh, preflight.sh, test.sh and check-repro.sh reject unknown arguments and missing values", () => {
+    for (const [script, args, re] of [
+      ["reproduce.sh", ["--frob"], /reproduce: unknown argument '--frob'/],
+      ["reproduce.sh", ["--run-dir"], /reproduce: --run-dir needs a value/],
+      ["reproduce.sh", ["--out", "--quick"], /reproduce: --out needs a value/],
+      ["preflight.sh", ["tset"], /preflight: unknown target 'tset'/],
+      ["check-repro.sh", ["--fresh"], /check-repro: --fresh needs a value/],
+      ["check-repro.sh", ["--floor", "--quick"], /check-repro: --floor needs a value/],
+      ["check-repro.sh", ["--frob"], /check-repro: unknown argument '--frob'/],
+      ["test.sh", ["--fast"], /test: unexpected argument '--fast'/],
+    ] as [string, string[], RegExp][]) {
+      const r = sh(script, args);
+      assert.strictEqual(r.status, 2, `${script} ${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+      assert.match(r.stderr, /usage: scripts\//);
     }
   });
 });
