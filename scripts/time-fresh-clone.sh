@@ -6,10 +6,12 @@
 #
 # Clones this checkout's HEAD into DIR (default: a new folder under /tmp), runs
 # `make reproduce`, then `make test`, then `git status --porcelain`, and fails
-# unless all three pass (the last one printing nothing). Then writes FILE
+# unless all three pass (the last one printing nothing). Then adds a line to FILE
 # (default scripts/fresh-clone-times.txt in this checkout): the commit measured,
-# the machine (cores, GPU, OS, Node, Chromium, nvcc, load) and the wall time of each
-# command, in whole seconds. The clone is left in place for inspection.
+# the date, the 1-minute load average at the start and the end, and the wall time
+# of each command in whole seconds, under a header naming the machine (cores,
+# GPU, OS, Node, Chromium, nvcc); a record of another machine is started afresh.
+# The clone is left in place for inspection.
 # Exit status: 0 measured and recorded; 1 a command failed or left the tree changed; 2 bad arguments.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -63,20 +65,22 @@ gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")
 chromium=$("$(chromium_path)" --version 2>/dev/null | head -1)
 nvcc_v=$(nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\).*/\1/p')
+load_end=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown)
 cd "$here" || exit 1
-{
+header=$(
   echo "# Written by scripts/time-fresh-clone.sh: a fresh clone, make reproduce, make test, git status clean."
-  echo "# README.md quotes these times; test/readme.test.ts checks that it does."
-  echo "commit: $commit"
-  echo "date: $(date -u +%FT%TZ)"
+  echo "# One 'run:' line per measurement on this machine (other work on it slows a run: see the load);"
+  echo "# README.md quotes the range over the runs, and test/readme.test.ts checks that it does."
   echo "cores: $(nproc)"
   echo "gpu: ${gpu:-none}"
   echo "os: ${os:-unknown}"
   echo "node: $(node --version)"
   echo "chromium: ${chromium:-none}"
   echo "nvcc: ${nvcc_v:-none}"
-  echo "load: 1-minute load average $load_start at the start, $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown) at the end (other work on the machine slows both)"
-  echo "make reproduce: $t_repro s"
-  echo "make test: $t_test s"
-} > "$record"
-say "make reproduce $t_repro s, make test $t_test s, tree clean; recorded in $record"
+)
+# Runs on the same machine add up; another machine starts a new record.
+runs=""
+if [ -f "$record" ] && [ "$(grep -v '^run:' "$record")" = "$header" ]; then runs=$(grep '^run:' "$record"); fi
+line="run: commit=$commit date=$(date -u +%FT%TZ) load=$load_start-$load_end reproduce=${t_repro}s test=${t_test}s"
+{ echo "$header"; [ -z "$runs" ] || echo "$runs"; echo "$line"; } > "$record"
+say "make reproduce $t_repro s, make test $t_test s, tree clean; recorded in $record ($(grep -c '^run:' "$record") run(s))"
