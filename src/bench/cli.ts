@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --run DIR] [-- --quick]
+ * npm run bench [-- --run DIR] [-- --quick]   (node dist/src/bench/cli.js [--run DIR] [--quick])
  *
  * With a GPU: measures the "targets" sweep (every kernel version, CUDA-event
  * timing inside libmla, medians of several trials) into
@@ -8,24 +8,29 @@
  * the run given with --run, else the recorded run, and says so.
  */
 import { execFileSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { loadRun, recordedRun } from "../sweep/aggregate";
 import { gpuDeviceCount, loadGpuBinding } from "../sweep/gpu-adapter";
 import { projectRoot } from "../sweep/provenance";
 import { targetsTable } from "./targets";
-import { runCli } from "../cli-entry";
+import { parseCli, runCli } from "../cli-entry";
+
+const USAGE = "usage: node dist/src/bench/cli.js [--run DIR] [--quick]   (--run: show that run folder's table; --quick: fewer trials on a GPU)";
 
 function main(argv: string[]): number {
-  const runIdx = argv.indexOf("--run");
+  const cli = parseCli(argv, { usage: USAGE, flags: { run: "string", quick: "boolean" } });
+  if (cli.has("run") && cli.bool("quick")) cli.fail("--quick measures; --run shows a recorded folder: give one of them");
   const root = projectRoot();
-  let dir: string | undefined = runIdx >= 0 ? argv[runIdx + 1] : undefined;
+  let dir = cli.str("run");
+  if (dir !== undefined && !fs.existsSync(dir)) throw new Error(`--run ${dir}: no such run folder`);
   if (!dir) {
     const gpus = gpuDeviceCount(loadGpuBinding());
     if (gpus.count > 0) {
-      const cli = path.join(root, "dist", "src", "sweep", "cli.js");
-      const base = execFileSync(process.execPath, [cli, "run-dir", "--root", path.join(root, "data", "runs")], { encoding: "utf8" }).trim();
+      const sweepCli = path.join(root, "dist", "src", "sweep", "cli.js");
+      const base = execFileSync(process.execPath, [sweepCli, "run-dir", "--root", path.join(root, "data", "runs")], { encoding: "utf8" }).trim();
       dir = `${base}-bench`;
-      const args = [cli, "run", "--out", dir, "--only", "targets", ...(argv.includes("--quick") ? ["--quick"] : [])];
+      const args = [sweepCli, "run", "--out", dir, "--only", "targets", ...(cli.bool("quick") ? ["--quick"] : [])];
       execFileSync(process.execPath, args, { stdio: "inherit" });
     } else {
       const rec = recordedRun(path.join(root, "data", "runs"));
@@ -41,4 +46,4 @@ function main(argv: string[]): number {
   return 0;
 }
 
-runCli(main, { prefix: "bench", errorStatus: 1 });
+if (require.main === module) runCli(main, { prefix: "bench", errorStatus: 1 });
