@@ -363,17 +363,18 @@ static DecodeArgs make_args(const mla_decode_params* p, const int32_t* sched, co
 }
 
 // The automatic choice (kernel_version 0): the rung that measured fastest for
-// the shape on the H100 (kernels/PERF.md, "The automatic choice", checked
-// against the recorded run by test/auto-kernel.test.ts):
-//  - one row tile per KV head (s_q*h_q/h_kv <= 64: the memory-bound grids)
-//    -> v9; v10 is v9 there, v11 keeps fewer bytes in flight;
-//  - otherwise -> v10 (the two row tiles of a page share its loads).
+// the shape, side by side on the H100 (kernels/PERF.md, "The automatic
+// choice"; test/auto-kernel.test.ts checks it against the recorded run):
+//  - one row tile per KV head (s_q*h_q/h_kv <= 64: the memory-bound grids):
+//    v9 (v10 is v9 there; v11 measured 4-8% slower);
+//  - several row tiles, but few pages per partition (few_pages: b=1-2 long
+//    contexts, short contexts): v9, 1-4% ahead of v10's pairs;
+//  - otherwise v10: the pairs of row tiles share each page's loads, 1-6% ahead.
 static int select_kernel(const mla_decode_params* p, int num_parts, int sm_count) {
-  (void)num_parts;
   (void)sm_count;
   const int64_t rows = rows_per_kv(p->s_q, p->h_q, p->h_kv);
   const int64_t tiles = (rows + kTileM - 1) / kTileM;
-  if (tiles == 1) return 9;
+  if (tiles == 1 || few_pages(p->b, p->max_blocks_per_seq, num_parts)) return 9;
   return 10;
 }
 

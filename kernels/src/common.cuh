@@ -120,6 +120,14 @@ __device__ __forceinline__ void store_lse(const DecodeArgs& a, const Piece& pc, 
   }
 }
 
+// A partition "has few pages" when the block-table width, summed over the
+// batch, gives at most 32 pages per partition on average: the latency-bound
+// small batches and short contexts (b=1 long contexts, b=128 with 1k tokens).
+// v10 hands its stages back early there; the automatic choice runs v9 there.
+inline bool few_pages(int b, int max_blocks, int num_parts) {
+  return (int64_t)b * max_blocks <= 32 * (int64_t)num_parts;
+}
+
 // Host-side launchers (defined in the .cu files).
 cudaError_t launch_metadata(const int32_t* seqlens, int b, int max_blocks, int num_parts,
                             int32_t* sched, int32_t* nsplits, cudaStream_t st);

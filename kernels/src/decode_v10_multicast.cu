@@ -55,11 +55,6 @@ bool pairs_fit(int64_t clusters, cudaStream_t st) {
   return clusters <= max_pairs;
 }
 
-// Host: a partition "has few pages" when the block-table width, summed over the
-// batch, gives at most 32 pages per partition on average (the latency-bound
-// small batches, b=1 and the like).
-bool few_pages(const DecodeArgs& a) { return (int64_t)a.b * a.max_blocks <= 32 * (int64_t)a.num_parts; }
-
 }  // namespace
 
 cudaError_t launch_decode_v10(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
@@ -68,7 +63,7 @@ cudaError_t launch_decode_v10(const DecodeArgs& a, int dtype, int tiles, int num
   CUtensorMap map;
   const cudaError_t e = tma_kv_map(a, num_blocks, kPage, &map);
   if (e != cudaSuccess) return e;
-  return few_pages(a) ? launch_ksplit<true, true, 2>(map, a, dtype, tiles, false, st)
+  return few_pages(a.b, a.max_blocks, a.num_parts) ? launch_ksplit<true, true, 2>(map, a, dtype, tiles, false, st)
                       : launch_ksplit<false, true, 2>(map, a, dtype, tiles, false, st);
 }
 
