@@ -155,8 +155,9 @@ export function withTitle(layout: Record<string, unknown>, title: string, legend
 }
 
 // ---------------------------------------------------------------------------
-// Recorded native benchmark logs (data/gpu-runs/kernels-*.log), written by
-// kernels/gpu-check.sh: device line, ceiling probes and the bench table of
+// Recorded native benchmark logs (the kernels-native-*.log and kernels-perf-*.log
+// of the H200 ladder, under data/gpu-runs/v1-v4/checks/ and v5-v6/checks/), written
+// by kernels/gpu-check.sh: device line, ceiling probes and the bench table of
 // every kernel version. Parsed, never retyped, by notebooks 4 and 5.
 
 export interface LadderRow {
@@ -240,12 +241,11 @@ export function parseLadderLog(file: string): LadderLog {
   };
 }
 
-/** Every kernels-native-*.log and kernels-perf-*.log under dir, oldest first (by the log's own date line, then name); rows is empty where a log has no bench rows. */
+/** Every kernels-native-*.log and kernels-perf-*.log under dir, in any subfolder, oldest first (by the log's own date line, then name); rows is empty where a log has no bench rows. */
 export function ladderLogs(dir: string): LadderLog[] {
   if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => /^kernels-(native|perf)-.*\.log$/.test(f))
+  return (fs.readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => /^kernels-(native|perf)-.*\.log$/.test(f.split("/").pop()!))
     .map((f) => parseLadderLog(`${dir}/${f}`))
     .sort((a, b) => (Number.isNaN(a.date) || Number.isNaN(b.date) || a.date === b.date ? a.file.localeCompare(b.file) : a.date - b.date));
 }
