@@ -1,6 +1,6 @@
 // decode_v7_seesaw64.cu -- v7 "seesaw64": the seesaw schedule on whole 64-key pages.
 //
-// Why (measured, data/gpu-runs/2026-11-21-h100-probe/wgmma-rate.txt, H100):
+// Why (measured, data/gpu-runs/wgmma-rate/profiles/wgmma-rate.txt, H100):
 // v5's S stream (m64n32k16, A = Q and B = K both from shared memory) runs at
 // 62% of the tensor peak even with nothing else on the SM: every instruction
 // re-reads a 2 KB slice of Q for only 32 keys, and shared memory cannot feed

@@ -1,7 +1,7 @@
 // decode_v8_ksplit.cu -- v8 "ksplit": v5 with S split over the head dimension
 // (m64n64k16 instead of m64n32k16) and an evict-first L2 policy on the KV stream.
 //
-// Why (measured on the H100, kernels/PERF.md "H100 (second session)"): v5's
+// Why (measured on the H100, kernels/PERF.md "1. The two ceilings"): v5's
 // S stream (each warpgroup: 64 rows x its 32 keys x 576, m64n32k16 with both
 // operands in shared memory) runs at 62% of the tensor peak even alone, and
 // m64n64k16 at 92% (two warpgroups). v7 took whole pages per warpgroup to get

@@ -6,7 +6,7 @@
 // several row tiles read each page.
 //
 // Why (measured on the H100 with a timeline probe, at b=128
-// h_q=128 s_k=8192; kernels/PERF.md, fourth session): a v8 page takes ~3800
+// h_q=128 s_k=8192; kernels/PERF.md, "4. The rungs", v9): a v8 page takes ~3800
 // cycles per warpgroup. ~2200 of them are the tensor phase (P V of the page
 // before, then S), which runs at the full wgmma rate; ~1500 are the page's
 // softmax phase, in which the tensor pipe idles: the exchange of the S
