@@ -1,10 +1,10 @@
 # Entry points (README.md explains them):
-#   make reproduce   data + figures + report (measures on a Hopper GPU; draws the recorded run elsewhere)
+#   make reproduce   data + figures + report (measures on a Hopper GPU; draws the recorded run elsewhere
+#                    and checks it against the committed figures/); writes no tracked file
 #   make test        everything that runs without a GPU (+ a kernel compile where nvcc exists)
-# Each installs what it needs (npm ci) itself.
+# Each first checks every tool it needs (scripts/preflight.sh) and installs the npm dependencies (npm ci) itself.
 SHELL := /bin/bash
 NODE_STAMP := node_modules/.package-lock.json
-HAVE_NVCC := $(shell command -v nvcc >/dev/null 2>&1 && echo yes)
 MOCHA := node node_modules/mocha/bin/mocha.js
 TSC := node node_modules/typescript/bin/tsc
 
@@ -35,18 +35,14 @@ endif
 kernels:
 	$(MAKE) -C kernels lib
 
-# Everything that runs without a GPU: the compile of the kernels where nvcc
-# exists, every notebook executed top to bottom and compared with its
-# committed outputs, then the unit tests (mocha's summary closes the output).
-# GPU-only tests report themselves pending, with the reason.
-test: build
-ifeq ($(HAVE_NVCC),yes)
-	$(MAKE) -C kernels lib
-else
-	@echo "nvcc not found: skipping the kernel build (GPU tests will be pending)"
-endif
-	NOTEBOOKS_SKIP_BUILD=1 scripts/notebooks.sh --check --compare
-	$(MOCHA)
+# Everything that runs without a GPU: the pre-flight, then the build, then
+# scripts/test.sh (the kernel compile where nvcc exists, alongside every
+# notebook executed top to bottom and compared with its committed outputs,
+# then the unit tests; GPU-only tests report themselves pending, with the reason).
+test:
+	@scripts/preflight.sh test
+	@$(MAKE) --no-print-directory build
+	@scripts/test.sh
 
 # The kernels against the float64 reference on a GPU (pending without one).
 # MLA_GPU_RESULTS_DIR=<dir> also writes the per-case table as gpu-correctness.csv.
@@ -60,15 +56,20 @@ bench: build kernels
 bench-reference: build
 	node dist/src/bench/reference.js
 
-notebooks: build
+notebooks:
+	@scripts/preflight.sh notebooks
+	@$(MAKE) --no-print-directory build
 	NOTEBOOKS_SKIP_BUILD=1 scripts/notebooks.sh
 
-# Figures from whatever run data/ holds (the recorded run by default). No GPU needed.
-figures: build
-	node dist/src/figures/cli.js --out figures
+# figures/ (and figures/REPORT.md) redrawn from the recorded run: the committed
+# figures. No GPU needed; the same bytes unless the data or the drawing code changed.
+figures:
+	@scripts/reproduce.sh --recorded --out figures
 
-reproduce: build
-	REPRODUCE_SKIP_BUILD=1 scripts/reproduce.sh
+# The pre-flight, the build, then measuring (GPU) or drawing the recorded run and
+# comparing it with figures/ (no GPU); see scripts/reproduce.sh.
+reproduce:
+	@scripts/reproduce.sh
 
 # Does a fresh run reproduce the recorded one? On a GPU: measures, then compares.
 # Elsewhere: FRESH=<run folder> [RECORDED=<run folder>] compares two folders; without FRESH, exit 4.
@@ -92,5 +93,5 @@ artifact: build
 	node dist/src/artifact/manifest.js write
 
 clean:
-	rm -rf dist
+	rm -rf dist build
 	$(MAKE) -C kernels clean

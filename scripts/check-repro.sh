@@ -27,21 +27,23 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 runs_root=${CHECK_REPRO_RUNS_ROOT:-data/runs}
+usage="usage: scripts/check-repro.sh [--fresh DIR] [--recorded DIR] [--quick] [--floor F] [--k K] [--allow-other-gpu] [--json FILE]"
+prog=check-repro
 fresh=""
 recorded=""
 quick=0
 pass=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --fresh) fresh="${2:?--fresh needs a folder}"; shift ;;
+    --fresh) need_value "$1" "${2:-}"; fresh=$2; shift ;;
     --fresh=*) fresh="${1#*=}" ;;
-    --recorded) recorded="${2:?--recorded needs a folder}"; shift ;;
+    --recorded) need_value "$1" "${2:-}"; recorded=$2; shift ;;
     --recorded=*) recorded="${1#*=}" ;;
     --quick) quick=1 ;;
-    --floor|--k|--json) pass+=("$1" "${2:?$1 needs a value}"); shift ;;
+    --floor|--k|--json) need_value "$1" "${2:-}"; pass+=("$1" "$2"); shift ;;
     --allow-other-gpu) pass+=("$1") ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
-    *) echo "check-repro: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -h|--help) print_header "$0"; exit 0 ;;
+    *) bad_usage "unknown argument '$1'" ;;
   esac
   shift
 done

@@ -20,8 +20,10 @@ function visit(dir){if(seen.has(dir)) return; seen.add(dir);
 for(const n of ["koffi","@koromix/koffi-linux-x64","mocha","arquero","plotly.js-dist-min"]) visit(path.resolve("node_modules",n));
 console.log([...seen].map(p=>path.relative(process.cwd(),p)).join("\n"));' | sort |
 while read -r p; do mkdir -p "$C/$(dirname "$p")"; [ -e "$C/$p" ] || cp -r "$p" "$C/$p"; done
-rm -rf $C/node_modules/koffi/doc $C/node_modules/koffi/vendor
+rm -rf $C/node_modules/koffi/doc $C/node_modules/koffi/vendor $C/node_modules/koffi/src
 cp -r dist $C/dist
+# one archive for the many small files (the device tool carries at most 64 MiB)
+tar -C $C -cJf $C/runtime.tar.xz node_modules dist && rm -rf $C/node_modules $C/dist
 echo "$(git rev-parse HEAD)$(git diff --quiet HEAD -- src test kernels || echo -dirty)" > $C/COMMIT
 du -sh $C
 # The kernels as committed (HEAD), so a run is not disturbed by edits in progress.

@@ -16,6 +16,7 @@ make reproduce 2>&1 | tee "$OUT/reproduce.log"
 rc=${PIPESTATUS[0]}
 t1=$(date +%s)
 echo "make reproduce: rc=$rc, wall $((t1 - t0)) s, commit $commit, $(date -u +%FT%TZ)" | tee -a "$OUT/reproduce.log"
-tar -czf "$OUT/reproduce.tar.gz" data/runs figures "$OUT/gpu" 2>/dev/null
+# make reproduce writes the new run's figures and report to build/reproduce/ (figures/ stays the recorded run's).
+tar -czf "$OUT/reproduce.tar.gz" data/runs build/reproduce "$OUT/gpu" 2>/dev/null
 ls -la "$OUT"
 exit $rc

@@ -42,6 +42,43 @@ class NotebookFailure(Exception):
     nb = None
 
 
+def fmt_duration(s):
+    """The sweep's format (src/sweep/runner.ts): 42s, 3m05s, ? when unknown."""
+    if s is None or s < 0:
+        return "?"
+    if s < 60:
+        return f"{round(s)}s"
+    m = int(s // 60)
+    return f"{m}m{round(s - 60 * m):02d}s"
+
+
+class Progress:
+    """Code cells done / total over all notebooks, elapsed and ETA, in the GPU sweep's line format.
+
+    A line when a notebook starts and ends, and after a cell when the last line is
+    more than `every` seconds old, so a slow notebook still shows it is alive.
+    """
+
+    def __init__(self, total, every=10.0):
+        self.total = max(1, total)
+        self.done = 0
+        self.t0 = time.time()
+        self.last = 0.0
+        self.every = every
+
+    def line(self, label):
+        el = time.time() - self.t0
+        eta = el / self.done * (self.total - self.done) if self.done else None
+        pct = min(100, 100 * self.done // self.total)
+        print(f"[notebooks] {self.done}/{self.total} cells ({pct}%) elapsed {fmt_duration(el)} eta {fmt_duration(eta)}: {label}", flush=True)
+        self.last = time.time()
+
+    def cell_done(self, label):
+        self.done += 1
+        if time.time() - self.last >= self.every:
+            self.line(label)
+
+
 def cell_label(nb_path, index, cell):
     lines = [l.strip() for l in cell.source.strip().splitlines()]
     # The first line that says something: many cells open with a bare "{".
@@ -62,7 +99,11 @@ def bad_outputs(cell):
     return found
 
 
-def execute(nb_path, timeout, kernel_name):
+def code_cells(nb):
+    return sum(1 for c in nb.cells if c.cell_type == "code")
+
+
+def execute(nb_path, timeout, kernel_name, progress):
     nb = nbformat.read(nb_path, as_version=4)
     ks = nb.metadata.get("kernelspec", {})
     if ks.get("name") != kernel_name:
@@ -77,14 +118,14 @@ def execute(nb_path, timeout, kernel_name):
         interrupt_on_timeout=False,
     )
     try:
-        run_cells(client, nb, nb_path, timeout)
+        run_cells(client, nb, nb_path, timeout, progress)
     except NotebookFailure as exc:
         exc.nb = nb  # the partly executed notebook, for inspection
         raise
     return nb
 
 
-def run_cells(client, nb, nb_path, timeout):
+def run_cells(client, nb, nb_path, timeout, progress):
     with client.setup_kernel():
         # What nbclient's own execute() does first: record the kernel's language_info.
         info = client.wait_for_reply(client.kc.kernel_info())
@@ -105,6 +146,7 @@ def run_cells(client, nb, nb_path, timeout):
             problems = bad_outputs(cell)
             if problems:
                 raise NotebookFailure(f"{cell_label(nb_path, index, cell)} wrote to stderr or left an error:\n" + "\n".join(problems))
+            progress.cell_done(f"{os.path.relpath(nb_path, REPO)} cell {index}")
 
 
 NONDETERMINISTIC_TAG = "nondeterministic"
@@ -190,17 +232,32 @@ def main():
     if args.compare:
         args.check = True  # comparing against the committed outputs means not overwriting them
 
+    for path in args.notebooks:
+        if not os.path.isfile(path):
+            ap.error(f"{path}: no such notebook")
+    committed_nbs = {}
+    for path in args.notebooks:
+        try:
+            committed_nbs[path] = nbformat.read(os.path.abspath(path), as_version=4)
+        except Exception as exc:  # not JSON, not a notebook: one line, not a traceback
+            sys.exit(f"notebook-run.py: {path}: not a readable notebook ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+    progress = Progress(sum(code_cells(nb) for nb in committed_nbs.values()))
+
     failed_dir = os.path.join(REPO, ".jupyter-env", "failed")
     failures = []
     total = time.time()
-    for path in args.notebooks:
+    cells_before = 0
+    for k, path in enumerate(args.notebooks, 1):
         nb_path = os.path.abspath(path)
         start = time.time()
         rel = os.path.relpath(nb_path, REPO)
-        print(f"[notebooks] {rel}: executing", flush=True)
-        committed = nbformat.read(nb_path, as_version=4)
+        committed = committed_nbs[path]
+        # A failed notebook stops early: count its cells as done so the ETA stays about what is left.
+        progress.done = cells_before
+        cells_before += code_cells(committed)
+        progress.line(f"notebook {k}/{len(args.notebooks)} {rel}: executing")
         try:
-            nb = execute(nb_path, args.timeout, args.kernel)
+            nb = execute(nb_path, args.timeout, args.kernel, progress)
         except NotebookFailure as exc:
             failures.append(str(exc))
             print(f"[notebooks] FAILED {exc}", file=sys.stderr, flush=True)

@@ -7,9 +7,12 @@
 #   scripts/notebooks.sh --check --compare   ... and fail if an output differs from the committed one
 #                                      (images and cells tagged "nondeterministic", i.e. timings, excepted)
 #   scripts/notebooks.sh [--check] notebooks/01-from-mha-to-mla.ipynb ...   only these
+# Progress: a line per notebook and at least every 10 s (cells done / total, elapsed, ETA).
 #
 # Environment: NOTEBOOK_CELL_TIMEOUT (seconds per cell, default 300),
-# NOTEBOOKS_SKIP_BUILD=1 (dist/ is already fresh, e.g. when make built it).
+# NOTEBOOKS_SKIP_BUILD=1 (dist/ is already fresh, e.g. when make built it),
+# NOTEBOOK_PYTHON (the Python to use; default /usr/bin/python3, then python3).
+# Exit status: 0 all passed; 1 a notebook failed or a tool is missing; 2 bad arguments.
 #
 # The kernelspec is registered into .jupyter-env/ (git-ignored) from
 # node_modules/.bin/tslab by absolute path, and only JUPYTER_PATH points at it:
@@ -17,14 +20,21 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+. scripts/lib.sh
 
+prog=notebooks
+usage="usage: scripts/notebooks.sh [--check [--compare]] [notebooks/NN-name.ipynb ...]"
 CHECK=()
 NOTEBOOKS=()
 for arg in "$@"; do
   case "$arg" in
     --check|--compare) CHECK+=("$arg") ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) NOTEBOOKS+=("$arg") ;;
+    -h|--help) print_header "$0"; exit 0 ;;
+    -*) bad_usage "unknown flag $arg" ;;
+    *)
+      if [ ! -f "$arg" ]; then echo "notebooks: $arg: no such notebook" >&2; exit 2; fi
+      case "$arg" in *.ipynb) ;; *) echo "notebooks: $arg is not a .ipynb notebook" >&2; exit 2 ;; esac
+      NOTEBOOKS+=("$arg") ;;
   esac
 done
 if [ ${#NOTEBOOKS[@]} -eq 0 ]; then
@@ -33,23 +43,14 @@ if [ ${#NOTEBOOKS[@]} -eq 0 ]; then
   shopt -u nullglob
 fi
 if [ ${#NOTEBOOKS[@]} -eq 0 ]; then
-  echo "scripts/notebooks.sh: no notebooks found under notebooks/" >&2
+  echo "notebooks: no notebooks found under notebooks/" >&2
   exit 1
 fi
 
-# A Python that has Jupyter's client libraries. On Debian they belong to the
-# system python3; a pyenv or venv python3 earlier on PATH usually lacks them.
-PY=""
-for cand in "${NOTEBOOK_PYTHON:-}" /usr/bin/python3 python3; do
-  [ -n "$cand" ] || continue
-  if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import nbclient, nbformat, nbconvert, jupyter_client' >/dev/null 2>&1; then
-    PY="$(command -v "$cand")"
-    break
-  fi
-done
+# A Python that has Jupyter's client libraries (scripts/lib.sh says which are tried).
+find_notebook_python
 if [ -z "$PY" ]; then
-  echo "scripts/notebooks.sh: no python3 with nbclient, nbformat, nbconvert and jupyter_client." >&2
-  echo "  On Debian: apt-get install jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel" >&2
+  echo "notebooks: no python3 with ${NOTEBOOK_MODULES[*]} (${PY_TRIED:-no python3 found}${PY_TRIED:+ lacks $PY_MISSING}); scripts/preflight.sh notebooks says what to install." >&2
   exit 1
 fi
 
@@ -60,8 +61,8 @@ if [ ! -x "$TSLAB" ]; then
 fi
 
 if [ "${NOTEBOOKS_SKIP_BUILD:-0}" != 1 ]; then
-  echo "[notebooks] building dist/ (npx tsc -p tsconfig.json)"
-  npx tsc -p tsconfig.json
+  echo "[notebooks] building dist/ (make build)"
+  make --no-print-directory build
 fi
 
 # Register the kernelspec: cheap, so done every time (the checkout may have moved).

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { chromiumAvailable, chromiumPath, figureHtml, FigureRenderer, FigureSpec, renderStatic, writeFigure } from "../src/figures/render";
+import { chromiumAvailable, chromiumPath, figureHtml, FigureRenderer, FigureSpec, PLOTLY_FILE, renderStatic, setPdfDates, writeFigure, writePlotlyBundle } from "../src/figures/render";
 import { axisTitle, caption, colorFor, OKABE_ITO, paperLayout, wrapText } from "../src/figures/style";
 import { MlaArgumentError } from "../src/errors";
 
@@ -16,21 +16,54 @@ function skipReason(): string {
 }
 
 describe("figures/render: figureHtml", () => {
-  it("inlines the plotly bundle and the data, with no external script", () => {
+  it("loads the one plotly.min.js beside it (no network, no inlined copy) and embeds the data", () => {
     const html = figureHtml(spec, { title: "t<1>" });
     const bundle = fs.readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), "utf8");
-    assert.ok(html.includes(bundle.slice(0, 2000)), "bundle head inlined");
-    assert.ok(html.length > bundle.length);
+    assert.ok(!html.includes(bundle.slice(0, 2000)), "the bundle is not inlined");
+    assert.ok(html.length < 10000, `a page is small: ${html.length} bytes`);
+    const srcs = [...html.matchAll(/<script[^>]*\ssrc="([^"]*)"/gi)].map((m) => m[1]);
+    assert.deepStrictEqual(srcs, [PLOTLY_FILE], "one script file, a relative path to the shared bundle");
+    assert.ok(!/https?:|\/\//.test(srcs[0]));
     assert.ok(html.includes("9.125"));
     assert.ok(!html.includes("series-<alpha>"), "'<' in data is escaped");
     assert.ok(html.includes("series-\\u003calpha>"));
     assert.ok(html.includes("<title>t&lt;1&gt;</title>"));
-    assert.ok(!/<script[^>]+src=/i.test(html), "no external scripts");
+    assert.match(html, /did not load: it must sit beside this page/, "says so when the bundle is missing");
+  });
+  it("writePlotlyBundle copies the bundle byte for byte, once", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mla-bundle-"));
+    const p = writePlotlyBundle(dir);
+    assert.strictEqual(p, path.join(dir, PLOTLY_FILE));
+    assert.ok(fs.readFileSync(p).equals(fs.readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"))));
+    const mtime = fs.statSync(p).mtimeMs;
+    writePlotlyBundle(dir);
+    assert.strictEqual(fs.statSync(p).mtimeMs, mtime, "an identical copy is left alone");
+    fs.writeFileSync(p, "stale");
+    writePlotlyBundle(dir);
+    assert.ok(fs.statSync(p).size > 1e6, "a different file is replaced");
+    fs.rmSync(dir, { recursive: true });
   });
   it("rejects bad specs naming the argument", () => {
     assert.throws(() => figureHtml({ data: {} as unknown as object[], layout: {} }), (e: Error) => e instanceof MlaArgumentError && /spec\.data/.test(e.message));
     assert.throws(() => figureHtml(null as unknown as FigureSpec), MlaArgumentError);
     assert.throws(() => figureHtml({ data: [], layout: [] as unknown as object }), /spec\.layout/);
+  });
+});
+
+describe("figures/render: setPdfDates", () => {
+  const pdf = (dates: string) => Buffer.from(`%PDF-1.4\n1 0 obj\n<</Creator (x)\n${dates}>>\nendobj\nxref\n`, "latin1");
+  it("sets both dates to the given UTC time, keeping the byte length", () => {
+    const src = pdf("/CreationDate (D:20261207000224+00'00')\n/ModDate (D:20261207000225+00'00')");
+    const out = setPdfDates(src, new Date("2026-11-21T23:49:55.184Z"));
+    assert.strictEqual(out.length, src.length);
+    assert.strictEqual(out.toString("latin1").match(/D:\d{14}/g)!.join(" "), "D:20261121234955 D:20261121234955");
+    const zoned = setPdfDates(pdf("/CreationDate (D:20261207000224-05'00')"), new Date(0));
+    assert.match(zoned.toString("latin1"), /\/CreationDate \(D:19700101000000\+00'00'\)/);
+  });
+  it("refuses what is not a PDF with dates", () => {
+    assert.throws(() => setPdfDates(Buffer.from("hello"), new Date(0)), /pdf/);
+    assert.throws(() => setPdfDates(pdf(""), new Date(0)), /no \/CreationDate/);
+    assert.throws(() => setPdfDates(pdf("/ModDate (D:20261207000224Z)"), new Date(NaN)), /date/);
   });
 });
 
@@ -97,7 +130,26 @@ describe("figures/render: static export (headless Chromium)", function () {
     renderer = renderer ?? new FigureRenderer();
     const files = await writeFigure(spec, dir, "demo", { renderer });
     assert.deepStrictEqual(files.map((f) => path.basename(f)).sort(), ["demo.html", "demo.pdf", "demo.png", "demo.svg"]);
+    assert.ok(fs.existsSync(path.join(dir, PLOTLY_FILE)), "the page's bundle is written beside it");
     fs.rmSync(dir, { recursive: true });
+  });
+
+  it("is deterministic: the same spec gives the same SVG and PDF bytes, whatever was drawn before", async function () {
+    if (!chromiumAvailable()) return this.skip();
+    const other: FigureSpec = { data: [{ type: "bar", x: ["a", "b"], y: [1, 2] }], layout: paperLayout({ x: { quantity: "k", unit: "-" }, y: { quantity: "v", unit: "s" } }) };
+    const date = new Date("2026-11-21T12:00:00Z");
+    renderer = renderer ?? new FigureRenderer();
+    const a = await renderer.render(spec, ["svg", "pdf"], { date });
+    const r = new FigureRenderer();
+    try {
+      await r.render(other, ["svg", "png"]);
+      const b = await r.render(spec, ["svg", "pdf"], { date });
+      assert.strictEqual(b.svg, a.svg, "SVG bytes (Plotly's random ids are seeded)");
+      assert.ok(b.pdf!.equals(a.pdf!), "PDF bytes");
+      assert.match(b.pdf!.toString("latin1"), /\/CreationDate \(D:20261121120000/);
+    } finally {
+      await r.close();
+    }
   });
 
   it("rejects bad formats and sizes", async () => {

@@ -48,10 +48,9 @@ import * as path from "path";
 import { verdicts as targetVerdicts } from "../bench/targets";
 import { MlaArgumentError } from "../errors";
 import { AggRow, LoadedRun, loadRun, recordedRun } from "../sweep/aggregate";
-import { parseArgs } from "../sweep/cli";
 import { expandConfigs, loadSweepDirectory } from "../sweep/definitions";
 import { projectRoot } from "../sweep/provenance";
-import { runCli } from "../cli-entry";
+import { parseCli, runCli } from "../cli-entry";
 
 export const DEFAULT_FLOOR = 0.03;
 export const DEFAULT_K = 3;
@@ -346,43 +345,45 @@ export function quickPlanFrom(sweepsDir: string): Set<string> {
   return new Set(defs.flatMap((d) => expandConfigs(d, true).map((c) => `${c.sweep}|${c.configId}`)));
 }
 
-function num(flags: Record<string, string | boolean>, k: string, dflt: number): number {
-  const v = flags[k];
-  if (v === undefined) return dflt;
-  const x = typeof v === "string" ? Number(v) : NaN;
-  if (!Number.isFinite(x)) throw new MlaArgumentError("check-repro cli", `--${k}`, "a number", v);
-  return x;
-}
+const USAGE = "usage: node dist/src/artifact/check-repro.js --fresh DIR [--recorded DIR | --runs-root data/runs] [--sweeps data/sweeps] [--floor 0.03] [--k 3] [--allow-other-gpu] [--json FILE]";
 
 export function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
-  const { command, flags } = parseArgs(argv, ["allow-other-gpu", "help"]);
-  if (command !== "" || flags.help || flags.fresh === undefined) {
-    out("usage: node dist/src/artifact/check-repro.js --fresh DIR [--recorded DIR | --runs-root data/runs] [--floor 0.03] [--k 3] [--allow-other-gpu] [--json FILE]\n");
-    return flags.help ? 0 : 2;
+  const cli = parseCli(argv, {
+    usage: USAGE,
+    flags: { fresh: "string", recorded: "string", "runs-root": "string", sweeps: "string", floor: "string", k: "string", "allow-other-gpu": "boolean", json: "string" },
+  });
+  const freshDir = cli.str("fresh");
+  if (freshDir === undefined) {
+    out(`${USAGE}\n`);
+    return 2;
   }
+  if (cli.has("recorded") && cli.has("runs-root")) cli.fail("--recorded and --runs-root exclude each other");
+  const floor = cli.num("floor", DEFAULT_FLOOR, { min: 0 });
+  const k = cli.num("k", DEFAULT_K, { min: 0 });
   const root = projectRoot();
-  if (typeof flags.fresh !== "string") throw new MlaArgumentError("check-repro cli", "--fresh", "a run folder", flags.fresh);
   let recDir: string;
   let why: string;
-  if (typeof flags.recorded === "string") {
-    recDir = flags.recorded;
+  const given = cli.str("recorded");
+  if (given !== undefined) {
+    recDir = given;
     why = "given with --recorded";
   } else {
-    const runsRoot = typeof flags["runs-root"] === "string" ? (flags["runs-root"] as string) : path.join(root, "data", "runs");
-    const sel = recordedRun(runsRoot);
-    if (!sel.dir) throw new MlaArgumentError("check-repro cli", "--recorded", `a recorded run (${sel.why})`, undefined);
+    const sel = recordedRun(cli.str("runs-root", path.join(root, "data", "runs")));
+    if (!sel.dir) throw new Error(`no recorded run to compare with: ${sel.why} (pass --recorded DIR)`);
     recDir = sel.dir;
     why = sel.why;
   }
+  for (const [flag, dir] of [["--fresh", freshDir], ["--recorded", recDir]]) if (!fs.existsSync(dir)) throw new Error(`${flag} ${dir}: no such run folder`);
   const recorded = loadRun(recDir);
-  const fresh = loadRun(flags.fresh);
-  if (fresh.trials.length === 0) throw new MlaArgumentError("check-repro cli", "--fresh", "a run folder with at least one result row", flags.fresh);
-  const sweepsDir = typeof flags.sweeps === "string" ? (flags.sweeps as string) : path.join(root, "data", "sweeps");
-  const res = compareRuns(recorded, fresh, { floor: num(flags, "floor", DEFAULT_FLOOR), k: num(flags, "k", DEFAULT_K), quickPlan: fs.existsSync(sweepsDir) ? quickPlanFrom(sweepsDir) : undefined });
-  const allow = flags["allow-other-gpu"] === true;
+  const fresh = loadRun(freshDir);
+  if (fresh.trials.length === 0) throw new Error(`--fresh ${freshDir}: no result rows in that run folder`);
+  const sweepsDir = cli.str("sweeps", path.join(root, "data", "sweeps"));
+  const res = compareRuns(recorded, fresh, { floor, k, quickPlan: fs.existsSync(sweepsDir) ? quickPlanFrom(sweepsDir) : undefined });
+  const allow = cli.bool("allow-other-gpu");
   out(`recorded run chosen: ${why}\n`);
   out(verdictTable(res, allow) + "\n");
-  if (typeof flags.json === "string") fs.writeFileSync(flags.json, JSON.stringify(res, null, 2) + "\n");
+  const json = cli.str("json");
+  if (json !== undefined) fs.writeFileSync(json, JSON.stringify(res, null, 2) + "\n");
   return exitStatus(res, allow);
 }
 

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
 import { packageVersion, projectRoot } from "../sweep/provenance";
-import { runCli } from "../cli-entry";
+import { parseCli, runCli } from "../cli-entry";
 
 export interface CffSubset {
   /** top-level scalar keys, quotes removed */
@@ -109,21 +109,20 @@ export function bibtexFromCff(cff: CffSubset, misc = false, key = "mla_hopper_de
   return `@${misc ? "misc" : "software"}{${key}_${date[1]},\n${fields.map(([k, v]) => `  ${k.padEnd(width)} = ${v}`).join(",\n")}\n}\n`;
 }
 
+const USAGE = "usage: node dist/src/artifact/citation.js bibtex [--misc] | version";
+
 function main(argv: string[]): number {
+  const cli = parseCli(argv, { usage: USAGE, commands: { bibtex: { misc: "boolean" }, version: {} } });
   const root = projectRoot();
   const cff = parseCffSubset(fs.readFileSync(path.join(root, "CITATION.cff"), "utf8"));
-  if (argv[0] === "bibtex") {
+  if (cli.command === "bibtex") {
     const name = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).name;
-    process.stdout.write(bibtexFromCff(cff, argv[1] === "--misc", String(name).replace(/[^A-Za-z0-9]+/g, "_")));
+    process.stdout.write(bibtexFromCff(cff, cli.bool("misc"), String(name).replace(/[^A-Za-z0-9]+/g, "_")));
     return 0;
   }
-  if (argv[0] === "version") {
-    const pkg = packageVersion(root);
-    process.stdout.write(`package.json ${pkg}, CITATION.cff ${cff.scalars.version}\n`);
-    return pkg === cff.scalars.version ? 0 : 1;
-  }
-  process.stderr.write("usage: node dist/src/artifact/citation.js bibtex [--misc] | version\n");
-  return 2;
+  const pkg = packageVersion(root);
+  process.stdout.write(`package.json ${pkg}, CITATION.cff ${cff.scalars.version}\n`);
+  return pkg === cff.scalars.version ? 0 : 1;
 }
 
 if (require.main === module) runCli(main, { prefix: "citation", errorStatus: 2 });

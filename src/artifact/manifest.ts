@@ -25,7 +25,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
-import { runCli } from "../cli-entry";
+import { parseCli, runCli } from "../cli-entry";
 
 /** The folders the manifest covers, relative to the repository root. */
 export const MANIFEST_DIRS = ["data", "figures"] as const;
@@ -234,29 +234,30 @@ export function describeDiff(d: ManifestDiff, where: string): string[] {
   return L;
 }
 
+const USAGE = "usage: node dist/src/artifact/manifest.js write [--root DIR] [--out FILE] | check [--root DIR] [--manifest FILE | --committed [--rev REV]]";
+
 function main(argv: string[]): number {
-  const [cmd, ...rest] = argv;
-  const flags: Record<string, string | boolean> = {};
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i];
-    if (a === "--committed") flags.committed = true;
-    else if (a === "--root" || a === "--out" || a === "--manifest" || a === "--rev") {
-      if (i + 1 >= rest.length) throw new MlaArgumentError("manifest cli", a, "a value", undefined);
-      flags[a.slice(2)] = rest[++i];
-    } else throw new MlaArgumentError("manifest cli", "argv", "write|check with --root, --out, --manifest, --rev, --committed", a);
-  }
-  const root = path.resolve((flags.root as string | undefined) ?? path.join(__dirname, "..", "..", ".."));
+  const cli = parseCli(argv, {
+    usage: USAGE,
+    commands: { write: { root: "string", out: "string" }, check: { root: "string", manifest: "string", committed: "boolean", rev: "string" } },
+  });
+  const cmd = cli.command;
+  if (cli.has("rev") && !cli.bool("committed")) cli.fail("--rev goes with --committed");
+  if (cli.has("manifest") && cli.bool("committed")) cli.fail("--manifest and --committed exclude each other (--committed reads the manifest of the commit)");
+  const flags = { root: cli.str("root"), out: cli.str("out"), manifest: cli.str("manifest"), rev: cli.str("rev"), committed: cli.bool("committed") };
+  if (flags.root !== undefined && !fs.existsSync(flags.root)) throw new Error(`--root ${flags.root}: no such folder`);
+  const root = path.resolve(flags.root ?? path.join(__dirname, "..", "..", ".."));
   if (cmd === "write") {
-    const out = (flags.out as string | undefined) ?? path.join(root, MANIFEST_FILE);
+    const out = flags.out ?? path.join(root, MANIFEST_FILE);
     const entries = buildManifest(root);
     fs.writeFileSync(out, formatManifest(entries));
     process.stderr.write(`wrote ${out}: ${entries.length} files under ${MANIFEST_DIRS.join("/, ")}/\n`);
     return 0;
   }
   if (cmd === "check") {
-    const committed = flags.committed === true;
-    const where = committed ? `git ${(flags.rev as string | undefined) ?? "HEAD"}` : "the working tree";
-    const d = committed ? checkCommitted(root, (flags.rev as string | undefined) ?? "HEAD") : checkTree(root, (flags.manifest as string | undefined) ?? path.join(root, MANIFEST_FILE));
+    const committed = flags.committed;
+    const where = committed ? `git ${flags.rev ?? "HEAD"}` : "the working tree";
+    const d = committed ? checkCommitted(root, flags.rev ?? "HEAD") : checkTree(root, flags.manifest ?? path.join(root, MANIFEST_FILE));
     const lines = describeDiff(d, where);
     if (lines.length === 0) {
       process.stdout.write(`manifest OK: ${d.matched} files in ${where} match ${MANIFEST_FILE}\n`);
@@ -269,8 +270,7 @@ function main(argv: string[]): number {
     );
     return 1;
   }
-  process.stderr.write("usage: node dist/src/artifact/manifest.js write [--root DIR] [--out FILE] | check [--root DIR] [--manifest FILE] [--committed [--rev REV]]\n");
-  return 2;
+  return cli.fail(`unknown command '${cmd}'`);
 }
 
-if (require.main === module) runCli(main, { prefix: "error", errorStatus: 2 });
+if (require.main === module) runCli(main, { prefix: "manifest", errorStatus: 2 });

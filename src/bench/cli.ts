@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --run DIR] [-- --quick]
+ * npm run bench [-- --run DIR] [-- --quick]   (node dist/src/bench/cli.js [--run DIR] [--quick])
  *
  * With a GPU: measures the "targets" sweep (every kernel version, CUDA-event
  * timing inside libmla, medians of several trials) and the "flashmla-bench"
@@ -11,27 +11,32 @@
  * --run, else the recorded run, and says so.
  */
 import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { loadRun, recordedRun } from "../sweep/aggregate";
 import { gpuDeviceCount, loadGpuBinding } from "../sweep/gpu-adapter";
 import { projectRoot } from "../sweep/provenance";
 import { comparisonText } from "./flashmla";
 import { targetsTable } from "./targets";
-import { runCli } from "../cli-entry";
+import { parseCli, runCli } from "../cli-entry";
+
+const USAGE = "usage: node dist/src/bench/cli.js [--run DIR] [--quick]   (--run: show that run folder's table; --quick: fewer trials on a GPU)";
 
 function main(argv: string[]): number {
-  const runIdx = argv.indexOf("--run");
+  const cli = parseCli(argv, { usage: USAGE, flags: { run: "string", quick: "boolean" } });
+  if (cli.has("run") && cli.bool("quick")) cli.fail("--quick measures; --run shows a recorded folder: give one of them");
   const root = projectRoot();
-  let dir: string | undefined = runIdx >= 0 ? argv[runIdx + 1] : undefined;
+  let dir = cli.str("run");
+  if (dir !== undefined && !fs.existsSync(dir)) throw new Error(`--run ${dir}: no such run folder`);
   if (!dir) {
     const gpus = gpuDeviceCount(loadGpuBinding());
     if (gpus.count > 0) {
-      const cli = path.join(root, "dist", "src", "sweep", "cli.js");
-      const base = execFileSync(process.execPath, [cli, "run-dir", "--root", path.join(root, "data", "runs")], { encoding: "utf8" }).trim();
+      const sweepCli = path.join(root, "dist", "src", "sweep", "cli.js");
+      const base = execFileSync(process.execPath, [sweepCli, "run-dir", "--root", path.join(root, "data", "runs")], { encoding: "utf8" }).trim();
       dir = `${base}-bench`;
-      const args = [cli, "run", "--out", dir, "--only", "targets,flashmla-bench", ...(argv.includes("--quick") ? ["--quick"] : [])];
+      const args = [sweepCli, "run", "--out", dir, "--only", "targets,flashmla-bench", ...(cli.bool("quick") ? ["--quick"] : [])];
       execFileSync(process.execPath, args, { stdio: "inherit" });
-      sideBySide(root, dir, cli);
+      sideBySide(root, dir, sweepCli);
     } else {
       const rec = recordedRun(path.join(root, "data", "runs"));
       if (!rec.dir) {
@@ -50,13 +55,13 @@ function main(argv: string[]): number {
 }
 
 /** FlashMLA beside ours on the plan the run left (dir/plan.json); says why when it cannot. */
-function sideBySide(root: string, dir: string, cli: string): void {
+function sideBySide(root: string, dir: string, sweepCli: string): void {
   const py = spawnSync("python3", [path.join(root, "baselines", "torch_mla_decode.py"), "--out", dir], { stdio: "inherit" });
   if (py.error || py.status !== 0) {
     console.error(`the side-by-side baseline did not run (${py.error?.message ?? `exit ${py.status}`}): the FlashMLA comparison is left out`);
     return;
   }
-  execFileSync(process.execPath, [cli, "ingest", "--run", dir], { stdio: "inherit" });
+  execFileSync(process.execPath, [sweepCli, "ingest", "--run", dir], { stdio: "inherit" });
 }
 
-runCli(main, { prefix: "bench", errorStatus: 1 });
+if (require.main === module) runCli(main, { prefix: "bench", errorStatus: 1 });

@@ -6,6 +6,7 @@
 import { decodeFlops } from "../roofline/accounting";
 import { randomDecodeProblem } from "../mla/random-problem";
 import { referenceDecode } from "../mla/decode";
+import { parseCli, runCli } from "../cli-entry";
 
 interface Shape {
   b: number;
@@ -20,7 +21,8 @@ const shapes: Shape[] = [
   { b: 2, sQ: 1, hQ: 128, sK: 1024 },
 ];
 
-function main(): void {
+function main(argv: string[]): number {
+  parseCli(argv, { usage: "usage: node dist/src/bench/reference.js   (no flags: times the float64 reference on three shapes)", flags: {} });
   console.log("shape                         ms     GFLOP/s");
   for (const s of shapes) {
     const p = randomDecodeProblem({ dtype: "bf16", sQ: s.sQ, hQ: s.hQ, hKv: 1, seqlens: Array(s.b).fill(s.sK), causal: s.sQ > 1, seed: 1 });
@@ -37,6 +39,7 @@ function main(): void {
     const name = `b=${s.b} s_q=${s.sQ} h_q=${s.hQ} s_k=${s.sK}`;
     console.log(`${name.padEnd(28)} ${ms.toFixed(1).padStart(7)} ${gflops.toFixed(2).padStart(9)}`);
   }
+  return 0;
 }
 
-main();
+if (require.main === module) runCli(main, { prefix: "bench:reference", errorStatus: 1 });

@@ -4,25 +4,32 @@
  *
  * Draws every paper figure from one run folder: the one given, else the one
  * named in data/runs/RECORDED, else the newest. Writes <name>.html (offline,
- * interactive) and <name>.svg/.png/.pdf, plus figures.json (what was drawn
- * from which files, what was skipped and why) and index.html.
- * Exit status: 0 ok, 2 no data, 1 anything else (for example no Chromium).
+ * interactive; all pages load the one plotly.min.js beside them) and
+ * <name>.svg/.png/.pdf, plus figures.json (what was drawn from which files,
+ * what was skipped and why) and index.html. The same run gives the same
+ * bytes: no wall-clock time is written (dates are the run's own).
+ * Exit status: 0 ok, 2 no data or a bad command line, 1 anything else (for example no Chromium).
  */
 import * as fs from "fs";
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
 import { loadRun, recordedRun } from "../sweep/aggregate";
-import { parseArgs } from "../sweep/cli";
 import { projectRoot } from "../sweep/provenance";
+import { ProgressSink, stderrProgress } from "../sweep/runner";
+import { runContext } from "../analysis/run";
 import { allFigures, FigureResult, isSkipped } from "./paper";
-import { chromiumAvailable, chromiumPath, FigureRenderer, StaticFormat, writeFigure } from "./render";
-import { runCli } from "../cli-entry";
+import { chromiumAvailable, chromiumPath, FigureRenderer, PLOTLY_FILE, StaticFormat, writeFigure } from "./render";
+import { cwdRelative, parseCli, runCli } from "../cli-entry";
 
 export interface FigureManifest {
-  schema: "mla-figures/1";
+  schema: "mla-figures/2";
   run: string;
   runId: string;
-  generatedAt: string;
+  /** the run's own date and commit (run.json), never the time of drawing */
+  runDate: string;
+  runCommit?: string;
+  /** files every page needs (the Plotly bundle) */
+  shared: string[];
   figures: ({ name: string; title: string; caption: string; files: string[]; source: string } | { name: string; title: string; skipped: string })[];
 }
 
@@ -31,8 +38,10 @@ export interface DrawOptions {
   outDir: string;
   formats?: StaticFormat[];
   htmlOnly?: boolean;
-  /** progress lines; default stderr */
+  /** one line per skipped figure; default stderr */
   log?: (line: string) => void;
+  /** n/total, elapsed and ETA after each figure; default the sweep's stderr progress */
+  progress?: ProgressSink;
 }
 
 /** Draws all figures of one run folder; returns the manifest it also writes to outDir/figures.json. */
@@ -42,17 +51,27 @@ export async function drawFigures(o: DrawOptions): Promise<FigureManifest> {
   if (typeof o.dataDir !== "string" || o.dataDir === "") throw new MlaArgumentError(fn, "o.dataDir", "a run folder", o.dataDir);
   if (typeof o.outDir !== "string" || o.outDir === "") throw new MlaArgumentError(fn, "o.outDir", "an output folder", o.outDir);
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const progress = o.progress ?? stderrProgress();
   const run = loadRun(o.dataDir);
   if (run.trials.length === 0) throw new MlaArgumentError(fn, "o.dataDir", "a run folder with at least one result row", o.dataDir);
   const figs: FigureResult[] = allFigures(run);
+  const prov = runContext(run).provenance;
+  const date = new Date(prov.date);
   fs.mkdirSync(o.outDir, { recursive: true });
   const renderer = o.htmlOnly ? undefined : new FigureRenderer();
-  const manifest: FigureManifest = { schema: "mla-figures/1", run: o.dataDir, runId: run.runId, generatedAt: new Date().toISOString(), figures: [] };
+  const manifest: FigureManifest = { schema: "mla-figures/2", run: o.dataDir, runId: run.runId, runDate: prov.date, runCommit: prov.gitCommit, shared: [PLOTLY_FILE], figures: [] };
+  const kinds = o.htmlOnly ? "html" : ["html", ...(o.formats ?? ["svg", "png", "pdf"])].join(", ");
+  progress.start(figs.length, `drawing ${figs.length} figures (${kinds}) from ${o.dataDir} into ${o.outDir}`);
+  let done = 0;
+  let skipped = 0;
   try {
     for (const f of figs) {
+      done++;
       if (isSkipped(f)) {
+        skipped++;
         log(`skipped ${f.name}: ${f.skipped}`);
         manifest.figures.push({ name: f.name, title: f.title, skipped: f.skipped });
+        progress.update(done, `${f.name}: skipped`, skipped);
         continue;
       }
       const layout = f.spec.layout as { width?: number; height?: number };
@@ -62,17 +81,19 @@ export async function drawFigures(o: DrawOptions): Promise<FigureManifest> {
         formats: o.htmlOnly ? [] : o.formats,
         width: layout.width,
         height: layout.height,
+        date,
       }).catch((e) => {
         throw new Error(`figure ${f.name}: ${(e as Error).message}`);
       });
-      log(`wrote ${files.map((p) => path.basename(p)).join(", ")}`);
       manifest.figures.push({ name: f.name, title: f.title, caption: f.caption, files: files.map((p) => path.basename(p)), source: f.source });
+      progress.update(done, `wrote ${files.map((p) => path.basename(p)).join(", ")}`, skipped);
     }
   } finally {
     if (renderer) await renderer.close();
   }
   fs.writeFileSync(path.join(o.outDir, "figures.json"), JSON.stringify(manifest, null, 2) + "\n");
   fs.writeFileSync(path.join(o.outDir, "index.html"), indexHtml(manifest));
+  progress.end(`${figs.length - skipped} figures drawn, ${skipped} skipped; see ${path.join(o.outDir, "index.html")}`);
   return manifest;
 }
 
@@ -90,7 +111,7 @@ function indexHtml(m: FigureManifest): string {
     .join("\n");
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Figures: ${esc(m.runId)}</title>
 <style>body{font-family:sans-serif;max-width:50em;margin:2em auto;line-height:1.4}li{margin-bottom:1em}</style></head><body>
-<h1>Figures from run ${esc(m.runId)}</h1><p>Data: <code>${esc(m.run)}</code>, drawn ${esc(m.generatedAt)}.</p><ul>
+<h1>Figures from run ${esc(m.runId)}</h1><p>Data: <code>${esc(m.run)}</code>, measured ${esc(m.runDate.slice(0, 10))}${m.runCommit ? ` at commit <code>${esc(m.runCommit.slice(0, 7))}</code>` : ""}.</p><ul>
 ${items}
 </ul></body></html>
 `;
@@ -100,39 +121,40 @@ ${items}
 export function resolveDataDir(data: string | undefined, runsRoot: string): { dir?: string; why: string } {
   if (data !== undefined && (typeof data !== "string" || data === "")) throw new MlaArgumentError("resolveDataDir", "data", "a run folder path or undefined", data);
   if (typeof runsRoot !== "string" || runsRoot === "") throw new MlaArgumentError("resolveDataDir", "runsRoot", "a folder path", runsRoot);
-  if (data) return fs.existsSync(data) ? { dir: data, why: "given with --data" } : { why: `--data ${data} does not exist` };
+  if (data) return fs.existsSync(data) ? { dir: data, why: "given with --data" } : { why: `--data ${data}: no such run folder` };
   return recordedRun(runsRoot);
 }
 
+const USAGE = "usage: node dist/src/figures/cli.js [--data data/runs/<run>] [--runs-root data/runs] [--out figures/] [--formats svg,png,pdf] [--html-only]";
+
 async function main(argv: string[]): Promise<number> {
-  const { command, flags } = parseArgs(argv, ["html-only", "help"]);
-  if (command !== "" || flags.help) {
-    process.stdout.write("usage: node dist/src/figures/cli.js [--data data/runs/<run>] [--out figures/] [--formats svg,png,pdf] [--html-only]\n");
-    return flags.help ? 0 : 2;
-  }
+  const cli = parseCli(argv, { usage: USAGE, flags: { data: "string", "runs-root": "string", out: "string", formats: "string", "html-only": "boolean" } });
   const root = projectRoot();
-  const runsRoot = typeof flags["runs-root"] === "string" ? (flags["runs-root"] as string) : path.join(root, "data", "runs");
-  const outDir = typeof flags.out === "string" ? (flags.out as string) : path.join(root, "figures");
-  const sel = resolveDataDir(typeof flags.data === "string" ? (flags.data as string) : undefined, runsRoot);
+  const runsRoot = cli.str("runs-root", cwdRelative(path.join(root, "data", "runs")));
+  const outDir = cli.str("out", cwdRelative(path.join(root, "figures")));
+  const formats = cli.list<StaticFormat>("formats", undefined, ["svg", "png", "pdf"]);
+  const htmlOnly = cli.bool("html-only");
+  if (htmlOnly && formats) cli.fail("--formats and --html-only exclude each other");
+  const sel = resolveDataDir(cli.str("data"), runsRoot);
+  if (!sel.dir && cli.has("data")) {
+    process.stderr.write(`figures: ${sel.why}\n`);
+    return 2;
+  }
   if (!sel.dir) {
     process.stderr.write(
-      `no data to draw figures from: ${sel.why}.\n` +
+      `figures: no data to draw figures from: ${sel.why}.\n` +
         "Measure on a machine with an NVIDIA Hopper GPU with `make reproduce` (it writes data/runs/<date>-<gpu>/), " +
         "or pass --data <run folder>.\n",
     );
     return 2;
   }
-  const formats = typeof flags.formats === "string" ? ((flags.formats as string).split(",") as StaticFormat[]) : undefined;
-  const htmlOnly = flags["html-only"] === true;
   if (!htmlOnly && !chromiumAvailable()) {
-    process.stderr.write(`static figures need Chromium: ${chromiumPath()} not found (apt-get install chromium, or set $CHROMIUM; --html-only draws only the interactive pages)\n`);
+    process.stderr.write(`figures: static figures need Chromium: ${chromiumPath()} not found (apt-get install chromium, or set $CHROMIUM; --html-only draws only the interactive pages)\n`);
     return 1;
   }
-  process.stderr.write(`drawing figures from ${sel.dir} (${sel.why}) into ${outDir}\n`);
-  const m = await drawFigures({ dataDir: sel.dir, outDir, formats, htmlOnly });
-  const drawn = m.figures.filter((f) => !("skipped" in f)).length;
-  process.stderr.write(`${drawn} figures drawn, ${m.figures.length - drawn} skipped; see ${path.join(outDir, "index.html")}\n`);
+  process.stderr.write(`run ${sel.dir} (${sel.why})\n`);
+  await drawFigures({ dataDir: sel.dir, outDir, formats, htmlOnly });
   return 0;
 }
 
-if (require.main === module) runCli(main, { prefix: "error", errorStatus: 1 });
+if (require.main === module) runCli(main, { prefix: "figures", errorStatus: 1 });

@@ -1,12 +1,18 @@
 /**
  * Turns a Plotly figure spec into the files a paper and a reader need: an
- * interactive HTML page that works with no network (the bundle is inlined),
- * and static SVG / PNG / PDF drawn by a headless Chromium.
+ * interactive HTML page that works with no network (it loads the Plotly
+ * bundle from plotly.min.js beside it, one copy for all the pages of a
+ * folder), and static SVG / PNG / PDF drawn by a headless Chromium.
  *
  * Static export goes through a real browser rather than a Node-side SVG
  * emulation because Plotly's text measurement (axis label placement, legend
  * sizes) depends on a layout engine; anything else gives subtly different
  * figures from the interactive ones.
+ *
+ * Same spec, same bytes: the page's Math.random is seeded before each plot
+ * (Plotly names the SVG's clip paths and defs after a random id), and the
+ * PDF's creation and modification dates are set to the date given (the run's
+ * own date), so redrawing a run leaves committed figures unchanged.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -27,6 +33,8 @@ export interface StaticOptions {
   height?: number;
   /** PNG pixel multiplier; default 3 (about 340 dpi at single-column width) */
   scale?: number;
+  /** the PDF's CreationDate and ModDate; default 1970-01-01T00:00:00Z (never the wall clock) */
+  date?: Date;
 }
 
 export interface StaticOutput {
@@ -48,10 +56,19 @@ export function plotlyBundlePath(): string {
   return require.resolve("plotly.js-dist-min/plotly.min.js");
 }
 
-let bundleCache: string | undefined;
-function plotlyBundle(): string {
-  if (bundleCache === undefined) bundleCache = fs.readFileSync(plotlyBundlePath(), "utf8");
-  return bundleCache;
+/** The file name, beside the pages, of the one copy of the bundle they all load. */
+export const PLOTLY_FILE = "plotly.min.js";
+
+/** Copies the bundle to dir/plotly.min.js unless an identical copy is there; returns its path. */
+export function writePlotlyBundle(dir: string): string {
+  if (typeof dir !== "string" || dir === "") throw new MlaArgumentError("writePlotlyBundle", "dir", "a non-empty path", dir);
+  const dest = path.join(dir, PLOTLY_FILE);
+  const src = fs.readFileSync(plotlyBundlePath());
+  if (!fs.existsSync(dest) || !fs.readFileSync(dest).equals(src)) {
+    fs.mkdirSync(dir, { recursive: true });
+    writeAtomic(dest, src);
+  }
+  return dest;
 }
 
 function checkSpec(fn: string, spec: unknown): FigureSpec {
@@ -85,14 +102,16 @@ function escapeHtml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-/** A single self-contained HTML page with the Plotly bundle inlined; opens offline. */
+/**
+ * One interactive page. It loads the bundle from plotly.min.js in its own
+ * folder (writeFigure puts it there), so the page works offline, and a
+ * folder of pages carries the 4.6 MB library once.
+ */
 export function figureHtml(spec: FigureSpec, opts: { title?: string } = {}): string {
   checkSpec("figureHtml", spec);
   if (typeof opts !== "object" || opts === null) throw new MlaArgumentError("figureHtml", "opts", "an object", opts);
   if (opts.title !== undefined && typeof opts.title !== "string") throw new MlaArgumentError("figureHtml", "opts.title", "a string", opts.title);
   const title = opts.title ?? "figure";
-  // The bundle has no '</script' today; escaping anyway keeps a future version from truncating the page.
-  const bundle = plotlyBundle().replace(/<\/script/gi, "<\\/script");
   const config = { responsive: true, displaylogo: false, ...(spec.config ?? {}) };
   return [
     "<!DOCTYPE html>",
@@ -100,11 +119,12 @@ export function figureHtml(spec: FigureSpec, opts: { title?: string } = {}): str
     `<title>${escapeHtml(title)}</title>`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     "<style>html,body{margin:0;padding:0;background:#fff}#fig{width:100%;max-width:960px;height:min(80vh,640px);margin:0 auto}</style>",
-    `<script>${bundle}</script>`,
+    `<script src="${PLOTLY_FILE}"></script>`,
     "</head><body>",
     '<div id="fig"></div>',
     "<script>",
-    `(function(){var d=${scriptJson(spec.data)},l=${scriptJson(spec.layout)},c=${scriptJson(config)};`,
+    `(function(){if(!window.Plotly){document.getElementById("fig").textContent="${PLOTLY_FILE} did not load: it must sit beside this page.";return;}`,
+    `var d=${scriptJson(spec.data)},l=${scriptJson(spec.layout)},c=${scriptJson(config)};`,
     // A fixed paper width would make the page unreadable on a wide screen; let the container size it.
     "l=Object.assign({},l,{autosize:true});delete l.width;delete l.height;",
     'Plotly.newPlot("fig",d,l,c);})();',
@@ -152,7 +172,31 @@ function checkStaticOptions(fn: string, opts: unknown): Required<StaticOptions> 
     }
     return v;
   };
-  return { width: pick("width", DEFAULT_WIDTH, 10000), height: pick("height", DEFAULT_HEIGHT, 10000), scale: pick("scale", DEFAULT_SCALE, 20) };
+  if (o.date !== undefined && !(o.date instanceof Date && Number.isFinite(o.date.getTime()))) throw new MlaArgumentError(fn, "opts.date", "a valid Date", o.date);
+  return { width: pick("width", DEFAULT_WIDTH, 10000), height: pick("height", DEFAULT_HEIGHT, 10000), scale: pick("scale", DEFAULT_SCALE, 20), date: o.date ?? new Date(0) };
+}
+
+/**
+ * The PDF with its /CreationDate and /ModDate set to `date` (UTC). Each value
+ * keeps its byte length, so the cross-reference offsets stay valid.
+ */
+export function setPdfDates(pdf: Buffer, date: Date): Buffer {
+  if (!Buffer.isBuffer(pdf) || pdf.subarray(0, 5).toString("latin1") !== "%PDF-") throw new MlaArgumentError("setPdfDates", "pdf", "a PDF file's bytes", pdf);
+  if (!(date instanceof Date) || !Number.isFinite(date.getTime())) throw new MlaArgumentError("setPdfDates", "date", "a valid Date", date);
+  const stamp = date.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+  const text = pdf.toString("latin1");
+  let found = 0;
+  const out = text.replace(/\/(CreationDate|ModDate) \(D:(\d{14})([^)]*)\)/g, (m, key: string, _old: string, zone: string) => {
+    found++;
+    // "+00'00'" and "Z" are both UTC; any other zone is rewritten to a UTC one of the same length.
+    const utc = zone === "" || zone === "Z" ? zone : zone.length === 7 ? "+00'00'" : zone.length === 6 ? "+00'00" : undefined;
+    if (utc === undefined) throw new Error(`setPdfDates: unexpected date form ${m}`);
+    return `/${key} (D:${stamp}${utc})`;
+  });
+  if (found === 0) throw new Error("setPdfDates: the PDF has no /CreationDate or /ModDate");
+  const res = Buffer.from(out, "latin1");
+  if (res.length !== pdf.length) throw new Error("setPdfDates: the length changed");
+  return res;
 }
 
 function checkFormats(fn: string, formats: unknown): StaticFormat[] {
@@ -181,11 +225,17 @@ type PwPage = {
 
 /**
  * One headless Chromium shared by many figures: starting the browser costs
- * about a second, drawing a figure tens of milliseconds.
+ * about a second and loading the 4.6 MB Plotly bundle into a page several
+ * seconds on a small machine, so both happen once; each figure is then drawn
+ * into the same page (tens to hundreds of milliseconds). Renders are queued:
+ * one at a time per renderer.
  */
 export class FigureRenderer {
   private browser: PwBrowser | undefined;
   private starting: Promise<PwBrowser> | undefined;
+  private plotPage: Promise<PwPage> | undefined;
+  private printPage: Promise<PwPage> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private async ensureBrowser(): Promise<PwBrowser> {
@@ -219,53 +269,94 @@ export class FigureRenderer {
     }
   }
 
+  /** A page that refuses every network request: "works offline" is guaranteed, not hoped for. */
+  private async offlinePage(): Promise<PwPage> {
+    const page = await (await this.ensureBrowser()).newPage();
+    await page.route(/^(https?|wss?|ftp):/i, (route) => route.abort());
+    return page;
+  }
+
+  private async plotter(): Promise<PwPage> {
+    if (!this.plotPage) {
+      this.plotPage = (async () => {
+        const page = await this.offlinePage();
+        await page.setContent('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0"><div id="fig"></div></body></html>');
+        await page.addScriptTag({ path: plotlyBundlePath() });
+        return page;
+      })();
+    }
+    return this.plotPage;
+  }
+
+  private async printer(): Promise<PwPage> {
+    if (!this.printPage) this.printPage = this.offlinePage();
+    return this.printPage;
+  }
+
   /** Renders one figure into the requested formats. */
   async render(spec: FigureSpec, formats: StaticFormat[], opts: StaticOptions = {}): Promise<StaticOutput> {
     checkSpec("FigureRenderer.render", spec);
     const fmts = checkFormats("FigureRenderer.render", formats);
     const o = checkStaticOptions("FigureRenderer.render", opts);
-    const browser = await this.ensureBrowser();
-    const page = await browser.newPage({ viewport: { width: Math.ceil(o.width), height: Math.ceil(o.height) } });
-    try {
-      // Guarantees "works offline": anything but inline/data content is refused rather than fetched.
-      await page.route(/^(https?|wss?|ftp):/i, (route) => route.abort());
-      await page.setContent('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0"><div id="fig"></div></body></html>');
-      await page.addScriptTag({ path: plotlyBundlePath() });
-      const out: StaticOutput = {};
-      const args = { data: spec.data, layout: spec.layout, config: spec.config ?? {}, width: o.width, height: o.height, scale: o.scale, fmts };
-      const urls = await page.evaluate(async (a: typeof args) => {
-        const P = (globalThis as unknown as { Plotly: { newPlot: Function; toImage: Function } }).Plotly;
-        const layout = Object.assign({}, a.layout, { width: a.width, height: a.height, autosize: false });
-        const gd = await P.newPlot("fig", a.data, layout, Object.assign({}, a.config, { staticPlot: true }));
+    const mine = this.queue.then(() => this.renderNow(spec, fmts, o));
+    this.queue = mine.catch(() => undefined);
+    return mine;
+  }
+
+  private async renderNow(spec: FigureSpec, fmts: StaticFormat[], o: Required<StaticOptions>): Promise<StaticOutput> {
+    const page = await this.plotter();
+    await page.setViewportSize({ width: Math.ceil(o.width), height: Math.ceil(o.height) });
+    const out: StaticOutput = {};
+    const args = { data: spec.data, layout: spec.layout, config: spec.config ?? {}, width: o.width, height: o.height, scale: o.scale, fmts };
+    const urls = await page.evaluate(async (a: typeof args) => {
+      const P = (globalThis as unknown as { Plotly: { newPlot: Function; toImage: Function; purge: Function } }).Plotly;
+      // Seeded Math.random (mulberry32), reset for every figure: Plotly names the SVG's defs
+      // and clip paths after a random id, so this makes them depend on nothing but the spec.
+      let seed = 0x9e3779b9;
+      Math.random = () => {
+        seed = (seed + 0x6d2b79f5) >>> 0;
+        let t = seed;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+      const layout = Object.assign({}, a.layout, { width: a.width, height: a.height, autosize: false });
+      const gd = await P.newPlot("fig", a.data, layout, Object.assign({}, a.config, { staticPlot: true }));
+      try {
         const res: Record<string, string> = {};
         if (a.fmts.includes("svg") || a.fmts.includes("pdf")) res.svg = await P.toImage(gd, { format: "svg", width: a.width, height: a.height });
         if (a.fmts.includes("png")) res.png = await P.toImage(gd, { format: "png", width: a.width, height: a.height, scale: a.scale });
         return res;
-      }, args);
-      let svg: string | undefined;
-      if (urls.svg !== undefined) svg = decodeDataUrl(urls.svg).toString("utf8");
-      if (fmts.includes("svg")) out.svg = svg;
-      if (fmts.includes("png")) out.png = decodeDataUrl(urls.png);
-      if (fmts.includes("pdf")) {
-        // Printing the SVG (not a screenshot) keeps the PDF vector; the page is sized to the figure.
-        const w = Math.ceil(o.width);
-        const h = Math.ceil(o.height);
-        await page.setContent(
-          `<!DOCTYPE html><html><head><meta charset="utf-8"><style>@page{size:${w}px ${h}px;margin:0}html,body{margin:0;padding:0}svg{display:block}</style></head><body>${svg}</body></html>`,
-        );
-        out.pdf = await page.pdf({ width: `${w}px`, height: `${h}px`, printBackground: true, pageRanges: "1", margin: { top: "0", right: "0", bottom: "0", left: "0" } });
+      } finally {
+        P.purge(gd);
       }
-      return out;
-    } finally {
-      await page.close().catch(() => undefined);
+    }, args);
+    let svg: string | undefined;
+    if (urls.svg !== undefined) svg = decodeDataUrl(urls.svg).toString("utf8");
+    if (fmts.includes("svg")) out.svg = svg;
+    if (fmts.includes("png")) out.png = decodeDataUrl(urls.png);
+    if (fmts.includes("pdf")) {
+      // Printing the SVG (not a screenshot) keeps the PDF vector; the page is sized to the figure.
+      const w = Math.ceil(o.width);
+      const h = Math.ceil(o.height);
+      const printer = await this.printer();
+      await printer.setContent(
+        `<!DOCTYPE html><html><head><meta charset="utf-8"><style>@page{size:${w}px ${h}px;margin:0}html,body{margin:0;padding:0}svg{display:block}</style></head><body>${svg}</body></html>`,
+      );
+      const pdf = await printer.pdf({ width: `${w}px`, height: `${h}px`, printBackground: true, pageRanges: "1", margin: { top: "0", right: "0", bottom: "0", left: "0" } });
+      out.pdf = setPdfDates(Buffer.from(pdf), o.date);
     }
+    return out;
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.queue;
     const b = this.browser ?? (this.starting ? await this.starting.catch(() => undefined) : undefined);
     this.browser = undefined;
     this.starting = undefined;
+    this.plotPage = undefined;
+    this.printPage = undefined;
     if (b) await b.close();
   }
 }
@@ -299,7 +390,7 @@ export interface WriteFigureOptions extends StaticOptions {
   renderer?: FigureRenderer;
 }
 
-/** Writes dir/name.html and dir/name.{svg,png,pdf}; returns the paths written. */
+/** Writes dir/name.html (and dir/plotly.min.js, which it loads) and dir/name.{svg,png,pdf}; returns the paths of the figure's own files. */
 export async function writeFigure(spec: FigureSpec, dir: string, name: string, opts: WriteFigureOptions = {}): Promise<string[]> {
   checkSpec("writeFigure", spec);
   if (typeof dir !== "string" || dir === "") throw new MlaArgumentError("writeFigure", "dir", "a non-empty path", dir);
@@ -308,11 +399,12 @@ export async function writeFigure(spec: FigureSpec, dir: string, name: string, o
   if (opts.renderer !== undefined && !(opts.renderer instanceof FigureRenderer)) throw new MlaArgumentError("writeFigure", "opts.renderer", "a FigureRenderer", opts.renderer);
   // An empty list means "interactive page only" (no browser needed).
   const formats = Array.isArray(opts.formats) && opts.formats.length === 0 ? [] : checkFormats("writeFigure", opts.formats ?? [...FORMATS]);
-  const sizes: StaticOptions = { width: opts.width, height: opts.height, scale: opts.scale };
+  const sizes: StaticOptions = { width: opts.width, height: opts.height, scale: opts.scale, date: opts.date };
   checkStaticOptions("writeFigure", sizes);
   fs.mkdirSync(dir, { recursive: true });
   const written: string[] = [];
   const htmlPath = path.join(dir, `${name}.html`);
+  writePlotlyBundle(dir);
   writeAtomic(htmlPath, figureHtml(spec, { title: opts.title ?? name }));
   written.push(htmlPath);
   if (formats.length === 0) return written;

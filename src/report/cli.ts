@@ -1,36 +1,44 @@
 /**
- * node dist/src/report/cli.js --data <run> --mode measured|recorded [--recorded <run> | --runs-root data/runs]
+ * node dist/src/report/cli.js [--data <run>] [--mode measured|recorded] [--recorded <run> | --runs-root data/runs]
  *                             [--figures figures/] [--out figures/REPORT.md] [--why "..."]
  *
- * Writes the Markdown report. --recorded defaults to the run named in
- * data/runs/RECORDED (or the newest run), compared only when it differs from --data.
+ * Writes the Markdown report. --data defaults to the recorded run (the one
+ * named in data/runs/RECORDED, or the newest run) and --mode to "recorded";
+ * --recorded defaults to the same run, compared only when it differs from --data.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { MlaArgumentError } from "../errors";
 import { loadRun, recordedRun } from "../sweep/aggregate";
-import { parseArgs } from "../sweep/cli";
 import { projectRoot } from "../sweep/provenance";
 import type { FigureManifest } from "../figures/cli";
 import { reportMarkdown } from "./report";
-import { runCli } from "../cli-entry";
+import { cwdRelative, parseCli, runCli } from "../cli-entry";
+
+const USAGE =
+  "usage: node dist/src/report/cli.js [--data <run>] [--mode measured|recorded] [--recorded <run> | --runs-root data/runs] [--figures figures/] [--out figures/REPORT.md] [--why TEXT]";
 
 async function main(argv: string[]): Promise<number> {
-  const { command, flags } = parseArgs(argv, ["help"]);
-  if (command !== "" || flags.help) {
-    process.stdout.write("usage: node dist/src/report/cli.js --data <run> --mode measured|recorded [--recorded <run>] [--figures figures/] [--out figures/REPORT.md]\n");
-    return flags.help ? 0 : 2;
-  }
+  const cli = parseCli(argv, {
+    usage: USAGE,
+    flags: { data: "string", mode: "string", recorded: "string", "runs-root": "string", figures: "string", out: "string", why: "string" },
+  });
   const root = projectRoot();
-  const data = flags.data;
-  if (typeof data !== "string") throw new MlaArgumentError("report cli", "--data", "a run folder", data);
-  const mode = flags.mode;
-  if (mode !== "measured" && mode !== "recorded") throw new MlaArgumentError("report cli", "--mode", '"measured" or "recorded"', mode);
-  const figDir = typeof flags.figures === "string" ? (flags.figures as string) : path.join(root, "figures");
-  const out = typeof flags.out === "string" ? (flags.out as string) : path.join(figDir, "REPORT.md");
+  const mode = cli.str("mode", "recorded");
+  if (mode !== "measured" && mode !== "recorded") return cli.fail(`--mode must be measured or recorded, got '${mode}'`);
+  if (cli.has("recorded") && cli.has("runs-root")) cli.fail("--recorded and --runs-root exclude each other");
+  const figDir = cli.str("figures", cwdRelative(path.join(root, "figures")));
+  const out = cli.str("out", path.join(figDir, "REPORT.md"));
+  const runsRoot = cli.str("runs-root", cwdRelative(path.join(root, "data", "runs")));
+  const recSel = cli.has("recorded") ? { dir: cli.str("recorded"), why: "given with --recorded" } : recordedRun(runsRoot);
+  let data = cli.str("data");
+  let why = cli.str("why");
+  if (data === undefined) {
+    if (!recSel.dir) throw new Error(`no run to report on: ${recSel.why} (pass --data <run folder>)`);
+    data = recSel.dir;
+    why = why ?? recSel.why;
+  }
+  for (const [flag, dir] of [["--data", data], ["--recorded", recSel.dir]]) if (dir !== undefined && !fs.existsSync(dir)) throw new Error(`${flag} ${dir}: no such run folder`);
   const run = loadRun(data);
-  const runsRoot = typeof flags["runs-root"] === "string" ? (flags["runs-root"] as string) : path.join(root, "data", "runs");
-  const recSel = typeof flags.recorded === "string" ? { dir: flags.recorded as string, why: "given with --recorded" } : recordedRun(runsRoot);
   const recorded = recSel.dir && path.resolve(recSel.dir) !== path.resolve(data) ? loadRun(recSel.dir) : recSel.dir ? run : undefined;
   let figures: FigureManifest | undefined;
   const manifest = path.join(figDir, "figures.json");
@@ -39,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     run,
     recorded,
     mode,
-    why: typeof flags.why === "string" ? (flags.why as string) : undefined,
+    why,
     figures,
     figuresHref: path.relative(path.dirname(path.resolve(out)), path.resolve(figDir)) || ".",
   });
@@ -49,4 +57,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (require.main === module) runCli(main, { prefix: "error", errorStatus: 1 });
+if (require.main === module) runCli(main, { prefix: "report", errorStatus: 1 });

@@ -125,6 +125,7 @@ export interface ReportOptions {
   figures?: FigureManifest;
   /** relative path from the report to the figures folder; default "." */
   figuresHref?: string;
+  /** the date the report states; default the run's own date (run.json), so redrawing a run gives the same bytes */
   now?: Date;
 }
 
@@ -137,7 +138,7 @@ export function reportMarkdown(o: ReportOptions): string {
   const run = o.run;
   const p = run.provenance;
   const ctx = runContext(run);
-  const now = (o.now ?? new Date()).toISOString();
+  const now = o.now ? o.now.toISOString() : ctx.provenance.date;
   const L: string[] = [];
   L.push(`# MLA decode on ${ctx.provenance.gpuName}: reproduced results`, "");
   if (o.mode === "measured") {
@@ -147,7 +148,7 @@ export function reportMarkdown(o: ReportOptions): string {
       `**No CUDA GPU on this machine: nothing was measured.** Every figure and number below was drawn from the recorded run \`${run.runId}\` (\`${run.dir}\`${o.why ? `, ${o.why}` : ""}), measured on ${ctx.provenance.gpuName} on ${ctx.provenance.date.slice(0, 10)}.`,
     );
   }
-  L.push("", `Report generated ${now}.`, "");
+  L.push("", `Report dated ${now}${o.now ? "" : " (the run's own date)"}.`, "");
 
   L.push("## Key numbers", "");
   const mine = keyNumbers(run);

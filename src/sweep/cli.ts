@@ -23,59 +23,39 @@ import { ingestRawLogs } from "./ingest";
 import { gitState, openRunSidecar, projectRoot, runDirFor, writeSidecar } from "./provenance";
 import { buildPlan, planRun, readPlan, resolvePlan, writePlan } from "./plan";
 import { estimateSeconds, measureCeilings, runSweeps, stderrProgress } from "./runner";
-import { runCli } from "../cli-entry";
-
-export interface ParsedArgs {
-  command: string;
-  flags: Record<string, string | boolean>;
-}
-
-/** `--key value`, `--key=value` and bare `--flag`. */
-export function parseArgs(argv: string[], booleanFlags: string[] = []): ParsedArgs {
-  if (!Array.isArray(argv)) throw new MlaArgumentError("parseArgs", "argv", "an array of strings", argv);
-  const flags: Record<string, string | boolean> = {};
-  let command = "";
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith("--")) {
-      const eq = a.indexOf("=");
-      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
-      else if (booleanFlags.includes(a.slice(2)) || i + 1 >= argv.length || argv[i + 1].startsWith("--")) flags[a.slice(2)] = true;
-      else flags[a.slice(2)] = argv[++i];
-    } else if (command === "") command = a;
-    else throw new MlaArgumentError("parseArgs", "argv", "one command and --flags", a);
-  }
-  return { command, flags };
-}
-
-function str(flags: Record<string, string | boolean>, k: string, dflt: string): string {
-  const v = flags[k];
-  if (v === undefined) return dflt;
-  if (typeof v !== "string") throw new MlaArgumentError("sweep cli", `--${k}`, "a value", v);
-  return v;
-}
+import { Cli, parseCli, runCli } from "../cli-entry";
 
 function fmtMin(s: number): string {
   return s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { command, flags } = parseArgs(argv, ["quick", "retry-errors", "no-ceilings", "help"]);
-  const root = projectRoot();
-  const sweepsDir = str(flags, "sweeps", path.join(root, "data", "sweeps"));
-  const quick = flags.quick === true;
-  const only = flags.only ? str(flags, "only", "").split(",").filter(Boolean) : undefined;
+const USAGE =
+  "usage: node dist/src/sweep/cli.js plan --out FILE [--quick] [--sweeps DIR] [--only a,b]\n" +
+  "       node dist/src/sweep/cli.js run --out DIR [--plan FILE | --quick --sweeps DIR --only a,b] [--retry-errors] [--no-ceilings]\n" +
+  "       node dist/src/sweep/cli.js ingest --run DIR [--plan DIR/plan.json]\n" +
+  "       node dist/src/sweep/cli.js estimate [--quick] [--sweeps DIR] [--kernel-versions N] [--impls ours,torch]\n" +
+  "       node dist/src/sweep/cli.js gpu-count | run-dir [--root data/runs] | recorded-run [--root data/runs]";
 
-  if (command === "" || flags.help) {
-    process.stdout.write(
-      "usage: node dist/src/sweep/cli.js plan --out FILE [--quick] [--sweeps DIR] [--only a,b]\n" +
-        "       node dist/src/sweep/cli.js run --out DIR [--plan FILE | --quick --sweeps DIR --only a,b] [--retry-errors] [--no-ceilings]\n" +
-        "       node dist/src/sweep/cli.js ingest --run DIR [--plan DIR/plan.json]\n" +
-        "       node dist/src/sweep/cli.js estimate [--quick] [--kernel-versions N] [--impls ours,torch]\n" +
-        "       node dist/src/sweep/cli.js gpu-count | run-dir [--root data/runs] | recorded-run [--root data/runs]\n",
-    );
-    return command === "" && !flags.help ? 2 : 0;
-  }
+const CLI_SPEC = {
+  usage: USAGE,
+  commands: {
+    plan: { out: "string", sweeps: "string", quick: "boolean", only: "string" },
+    run: { out: "string", plan: "string", sweeps: "string", quick: "boolean", only: "string", "retry-errors": "boolean", "no-ceilings": "boolean" },
+    ingest: { run: "string", plan: "string" },
+    estimate: { sweeps: "string", quick: "boolean", "kernel-versions": "string", impls: "string" },
+    "gpu-count": {},
+    "run-dir": { root: "string" },
+    "recorded-run": { root: "string" },
+  },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  const cli: Cli = parseCli(argv, CLI_SPEC);
+  const command = cli.command;
+  const root = projectRoot();
+  const sweepsDir = cli.str("sweeps", path.join(root, "data", "sweeps"));
+  const quick = cli.bool("quick");
+  const only = cli.list("only", undefined);
 
   if (command === "gpu-count") {
     const r = gpuDeviceCount();
@@ -89,13 +69,13 @@ async function main(argv: string[]): Promise<number> {
     if (!load.ok) throw new Error(`run-dir needs the GPU binding: ${load.reason}`);
     const info = load.binding.deviceInfo(0);
     const date = new Date().toISOString().slice(0, 10);
-    const dir = runDirFor(str(flags, "root", path.join("data", "runs")), date, info.name, gitState(projectRoot()).commit);
+    const dir = runDirFor(cli.str("root", path.join("data", "runs")), date, info.name, gitState(projectRoot()).commit);
     process.stdout.write(`${dir}\n`);
     return 0;
   }
 
   if (command === "recorded-run") {
-    const r = recordedRun(str(flags, "root", path.join(root, "data", "runs")));
+    const r = recordedRun(cli.str("root", path.join(root, "data", "runs")));
     process.stderr.write(`${r.why}\n`);
     if (!r.dir) return 2;
     process.stdout.write(`${r.dir}\n`);
@@ -103,8 +83,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === "plan") {
-    const out = str(flags, "out", "");
-    if (out === "") throw new MlaArgumentError("sweep cli", "--out", "the plan file to write (e.g. data/runs/<run>/plan.json)", out);
+    const out = cli.need("out", "FILE (the plan to write, e.g. data/runs/<run>/plan.json)");
     const plan = buildPlan(loadSweepDirectory(sweepsDir), { quick, only, root });
     writePlan(out, plan);
     process.stderr.write(`wrote ${out}: ${plan.configs.length} configurations of ${plan.sweeps.map((s) => s.name).join(", ")} (${quick ? "quick" : "full"})\n`);
@@ -112,9 +91,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === "ingest") {
-    const dir = str(flags, "run", "");
-    if (dir === "") throw new MlaArgumentError("sweep cli", "--run", "a run folder holding raw-<impl>.jsonl from baselines/torch_mla_decode.py", dir);
-    const done = ingestRawLogs(dir, readPlan(str(flags, "plan", path.join(dir, "plan.json"))));
+    const dir = cli.need("run", "DIR (a run folder holding raw-<impl>.jsonl from baselines/torch_mla_decode.py)");
+    const done = ingestRawLogs(dir, readPlan(cli.str("plan", path.join(dir, "plan.json"))));
     if (done.length === 0) process.stderr.write(`no raw-<impl>.jsonl in ${dir}: nothing to ingest\n`);
     for (const d of done) process.stderr.write(`${d.raw} -> ${d.csv}: ${d.rows} rows (${d.errors} errors)${d.torn ? ", a torn last line left out" : ""}\n`);
     return 0;
@@ -122,11 +100,9 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === "estimate") {
     const defs = loadSweepDirectory(sweepsDir);
-    const n = Number(str(flags, "kernel-versions", "2"));
-    if (!Number.isInteger(n) || n < 1) throw new MlaArgumentError("sweep cli", "--kernel-versions", "an integer >= 1", flags["kernel-versions"]);
+    const n = cli.int("kernel-versions", 2, { min: 1 });
     const kernelVersions: KernelVersionInfo[] = Array.from({ length: n }, (_, i) => ({ version: i + 1, name: `v${i + 1}` }));
-    const impls = str(flags, "impls", "ours,torch").split(",") as Impl[];
-    for (const i of impls) if (!IMPLS.includes(i)) throw new MlaArgumentError("sweep cli", "--impls", `a list of ${IMPLS.join(",")}`, i);
+    const impls = cli.list<Impl>("impls", ["ours", "torch"], IMPLS) as Impl[];
     let total = 0;
     for (const d of defs) {
       const plan = planRun(defs, { quick, impls, kernelVersions, only: [d.name] });
@@ -140,15 +116,15 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === "run") {
-    const out = str(flags, "out", "");
-    if (out === "") throw new MlaArgumentError("sweep cli", "--out", "a run folder (e.g. data/runs/2026-01-01-nvidia-h100)", out);
+    const out = cli.need("out", "DIR (a run folder, e.g. data/runs/2026-01-01-nvidia-h100)");
     const load = loadGpuBinding();
     if (!load.ok) throw new Error(`cannot measure: ${load.reason}`);
     const gpu = load.binding;
     const count = gpu.deviceCount();
     if (count < 1) throw new Error("cannot measure: the GPU binding sees no CUDA device");
-    if (flags.plan !== undefined && (quick || only)) throw new MlaArgumentError("sweep cli", "--quick/--only", "absent with --plan (the plan was expanded with its own)", argv.join(" "));
-    const given = flags.plan !== undefined ? readPlan(str(flags, "plan", "")) : buildPlan(loadSweepDirectory(sweepsDir), { quick, only, root });
+    const planArg = cli.str("plan", "");
+    if (planArg !== "" && (quick || only)) return cli.fail("--quick and --only go without --plan (the plan was expanded with its own)");
+    const given = planArg !== "" ? readPlan(planArg) : buildPlan(loadSweepDirectory(sweepsDir), { quick, only, root });
     const kernelVersions = gpu.kernelVersions();
     const prov = await openRunSidecar({
       dir: out,
@@ -162,7 +138,7 @@ async function main(argv: string[]): Promise<number> {
     writePlan(planFile, given);
     const plan = resolvePlan(readPlan(planFile), { impls: ["ours"], kernelVersions });
     process.stderr.write(`estimated ~${fmtMin(estimateSeconds(plan))} for ${plan.length} configurations (${planFile})\n`);
-    if (flags["no-ceilings"] !== true) {
+    if (!cli.bool("no-ceilings")) {
       process.stderr.write("measuring ceilings (copy bandwidth, bf16 GEMM)...\n");
       // 2 GiB copy and an 8192^3 GEMM: both far past L2 / launch overheads on H100/H200.
       const c = await measureCeilings(out, {
@@ -192,14 +168,14 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     try {
-      const s = await runSweeps({ outDir: out, plan, measure: m.measure, onConfigDone: m.configDone, retryErrors: flags["retry-errors"] === true, progress: stderrProgress(), primingRuns: 2 });
+      const s = await runSweeps({ outDir: out, plan, measure: m.measure, onConfigDone: m.configDone, retryErrors: cli.bool("retry-errors"), progress: stderrProgress(), primingRuns: 2 });
       return s.errors > 0 && s.measured === 0 && s.skipped === 0 ? 1 : 0;
     } finally {
       m.release();
     }
   }
 
-  throw new MlaArgumentError("sweep cli", "command", "one of plan, run, ingest, estimate, gpu-count, run-dir, recorded-run", command);
+  return cli.fail(`unknown command '${command}'`);
 }
 
-if (require.main === module) runCli(main, { prefix: "error", errorStatus: 1 });
+if (require.main === module) runCli(main, { prefix: "sweep", errorStatus: 1 });
