@@ -1,27 +1,42 @@
 #!/usr/bin/env python3
-"""Baselines for the MLA decode sweeps: plain PyTorch, and FlashMLA when importable.
+"""Baselines for the MLA decode sweeps: plain PyTorch, and FlashMLA side by side with ours.
 
 "Plain PyTorch" is what a user without a specialised kernel writes: gather the
 pages of every request into a padded dense tensor, one bf16 matmul for the
-logits, a mask, an fp32 softmax, one bf16 matmul for the output.
+logits, a mask, an fp32 softmax, one bf16 matmul for the output. It is timed
+alone (CUDA events around eager calls) into <run>/raw-torch.jsonl.
+
+FlashMLA (`import flash_mla`, where it works) is measured side by side with
+ours (libmla's automatic choice, through baselines/libmla.py) in this one
+process, with one methodology for both: the same tensors (q, paged cache,
+block table, lengths), planning outside the timed loop for both (mla_plan,
+get_mla_metadata), the same timer (CallTimer: CUDA events around `iters`
+back-to-back eager calls, and around one replay of a CUDA graph of `iters`
+calls, which removes the host launch overhead from both), the plan's warm-up,
+iterations and trials, and the two interleaved trial by trial (in alternating
+order) so that both see the same L2 and clock state. Before timing, ours's
+output and log-sum-exp are checked against FlashMLA's (max |diff| / max |ref|),
+recorded on ours's rows. Rows go to <run>/raw-sidebyside.jsonl, timing
+"events" or "graph", the rung the automatic choice ran in "rung".
 
 What to measure comes from the plan the TypeScript planner wrote
 (src/sweep/plan.ts: `node dist/src/sweep/cli.js run` leaves it in the run
 folder as plan.json, `node dist/src/sweep/cli.js plan --out FILE` writes one):
 every configuration with its shape, its per-request cache lengths, seed,
-timing, trials and implementations. This script only builds the tensors, times
-the calls with CUDA events exactly like our kernels (warm-up, then `iters`
-back-to-back calls per trial; time_calls) and appends one raw measurement (a
-JSON object a line, fsync'ed) to <run>/raw-<impl>.jsonl. The FLOP and byte
-counts and the CSV stay on the TypeScript side:
+timing, trials and implementations ("torch": PyTorch alone; "flashmla": the
+side-by-side pair). This script only builds the tensors, times the calls and
+appends one raw measurement (a JSON object a line, fsync'ed) per trial. The
+FLOP and byte counts and the CSV stay on the TypeScript side:
 `node dist/src/sweep/cli.js ingest --run <run>` turns the raw logs into
-results-<impl>.csv. Re-running resumes: trials already in the raw log are skipped.
+results-torch.csv and results-sidebyside.csv (src/sweep/ingest.ts documents the
+record). Re-running resumes: trials already in a raw log are skipped.
+libmla is kernels/build/libmla.so, or $MLA_LIB.
 
 Usage:
   python3 baselines/torch_mla_decode.py --out data/runs/<run> [--plan FILE (default <run>/plan.json)] [--retry-errors]
   python3 baselines/torch_mla_decode.py --check      (GPU: the PyTorch decode against a float64 reference)
-Exit status: 0 on success or when torch/CUDA is absent (it says so, and records why in <run>/baselines.json),
-1 on bad input (no plan, a plan of another schema).
+Exit status: 0 on success or when torch/CUDA/flash_mla/libmla is absent (it says so, and records why in
+<run>/baselines.json), 1 on bad input (no plan, a plan of another schema).
 """
 import argparse
 import datetime
@@ -35,6 +50,10 @@ import sys
 PLAN_SCHEMA = "mla-plan/1"
 D_K = 576
 D_V = 512
+# How a side-by-side trial is timed (the results CSV's `timing`), in this order within a trial.
+SBS_TIMINGS = ("events", "graph")
+# kernelVersion of each side-by-side implementation: ours is the automatic choice (0), FlashMLA has none.
+SBS_VERSION = {"flashmla": "", "ours": 0}
 
 
 def load_plan(path):
@@ -83,7 +102,8 @@ class RawLog:
 
     @staticmethod
     def key(r):
-        return (r["sweep"], r["configId"], r["impl"], str(r.get("kernelVersion", "")), r["trial"])
+        # a record of a log written before `timing` existed was timed with events
+        return (r["sweep"], r["configId"], r["impl"], str(r.get("kernelVersion", "")), r.get("timing", "events"), r["trial"])
 
     def append(self, r):
         self.fh.write(json.dumps(r) + "\n")
@@ -172,36 +192,65 @@ def check_decode(torch, device):
     print(f"check ok: torch_decode matches the float64 per-request reference (worst relative error {worst:.2e})")
 
 
-def time_calls(torch, fn, warmup, iters, graph=False):
-    """Microseconds per call of fn: `warmup` untimed calls, then CUDA events around `iters` back-to-back calls.
+class CallTimer:
+    """Microseconds per call of fn, one trial at a time: the one timer every implementation goes through
+    (PyTorch, FlashMLA, ours), so that all are measured alike.
 
-    The one timing every implementation goes through (PyTorch, FlashMLA, any callable), so that all are
-    measured alike. graph=True captures one call of fn in a CUDA graph (after three eager calls on a side
-    stream, as capture requires) and times replays of the graph instead of eager calls, warm-up included:
-    the launch overhead of the calls drops out, their device time stays.
-    """
-    call = fn
-    if graph:
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(3):
-                fn()
-        torch.cuda.current_stream().wait_stream(side)
-        g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g):
-            fn()
-        call = g.replay
-    for _ in range(warmup):
-        call()
-    start = torch.cuda.Event(enable_timing=True)
-    end = torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(iters):
-        call()
-    end.record()
-    end.synchronize()
-    return start.elapsed_time(end) * 1000.0 / iters
+    graph=False ("events"): each trial makes `warmup` untimed calls, then CUDA events around `iters`
+    back-to-back calls. graph=True ("graph"): built once, fn is called max(3, warmup) times on a side stream
+    (as capture requires: lazy initialisation happens outside the graph), then `iters` calls are captured into
+    one CUDA graph; each trial replays it once untimed (the warm-up), then CUDA events around one replay.
+    The launch overhead of the calls drops out, their device time stays."""
+
+    def __init__(self, torch, fn, warmup, iters, graph=False):
+        self.torch, self.fn, self.warmup, self.iters = torch, fn, warmup, iters
+        self.graph = None
+        if graph:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(max(3, warmup)):
+                    fn()
+            torch.cuda.current_stream().wait_stream(side)
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                for _ in range(iters):
+                    fn()
+            self.graph = g
+
+    def trial(self):
+        torch = self.torch
+        if self.graph is None:
+            for _ in range(self.warmup):
+                self.fn()
+        else:
+            self.graph.replay()
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        if self.graph is None:
+            for _ in range(self.iters):
+                self.fn()
+        else:
+            self.graph.replay()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) * 1000.0 / self.iters
+
+    __call__ = trial
+
+    def close(self):
+        self.graph = None
+        self.fn = None
+
+
+def time_calls(torch, fn, warmup, iters, graph=False):
+    """One trial of CallTimer: microseconds per call of fn (`warmup` untimed calls, then events around `iters`)."""
+    t = CallTimer(torch, fn, warmup, iters, graph)
+    try:
+        return t.trial()
+    finally:
+        t.close()
 
 
 def torch_runner(torch, prob):
@@ -217,6 +266,44 @@ def flashmla_runner(torch, fm, prob, c):
                                              meta, splits, causal=prob["causal"])
 
 
+class OutputMismatch(Exception):
+    """Ours and FlashMLA disagree on which outputs are finite: ours is not timed on that configuration."""
+
+
+def rel_diff(torch, got, ref):
+    """max |got - ref| / max |ref| over the elements; None when the layouts differ (not comparable).
+    Raises OutputMismatch when one is finite where the other is not (a NaN, an infinity in one only)."""
+    if tuple(got.shape) != tuple(ref.shape):
+        return None
+    got, ref = got.float(), ref.float()
+    fin = torch.isfinite(ref)
+    if not torch.equal(fin, torch.isfinite(got)):
+        bad = int((fin != torch.isfinite(got)).sum().item())
+        raise OutputMismatch(f"{bad} of {ref.numel()} elements are finite in one output and not in the other")
+    # +inf rows (no key seen) agree on both sides when finiteness agrees: compare the finite ones
+    if not bool(fin.any()):
+        return 0.0
+    d = (got - ref)[fin].abs().max()
+    return (d / ref[fin].abs().max().clamp_min(1e-30)).item()
+
+
+def compare_outputs(torch, ours, ref):
+    """Ours's (out, lse) against the reference's: {"outRelDiff", "lseRelDiff"} (None where the layouts differ)."""
+    try:
+        out = rel_diff(torch, ours[0], ref[0])
+    except OutputMismatch as e:
+        raise OutputMismatch(f"output: {e}") from None
+    try:
+        lse = rel_diff(torch, ours[1], ref[1])
+    except OutputMismatch as e:
+        raise OutputMismatch(f"log-sum-exp: {e}") from None
+    return {"outRelDiff": out, "lseRelDiff": lse}
+
+
+def fmt_error(e):
+    return f"{type(e).__name__}: {e}".strip()
+
+
 def measure_impl(configs, impl, kernel_name, build, timer, log, retry_errors=False, cleanup=None, say=None):
     """Times every trial of `impl` on `configs` (plan entries) that `log` does not hold yet, or holds as an
     error with retry_errors; one raw record per trial, in plan order. build(c) returns the callable to time
@@ -226,8 +313,8 @@ def measure_impl(configs, impl, kernel_name, build, timer, log, retry_errors=Fal
     say = say or (lambda m: print(m, file=sys.stderr, flush=True))
     for n, c in enumerate(configs, 1):
         def record(t, **outcome):
-            return {"sweep": c["sweep"], "configId": c["configId"], "impl": impl, "kernelVersion": "",
-                    "kernelName": kernel_name, "trial": t, **outcome}
+            return {"sweep": c["sweep"], "configId": c["configId"], "impl": impl, "kernelVersion": "", "rung": "",
+                    "kernelName": kernel_name, "timing": "events", "trial": t, **outcome}
 
         def done(t):
             st = log.status.get(RawLog.key(record(t)))
@@ -246,7 +333,7 @@ def measure_impl(configs, impl, kernel_name, build, timer, log, retry_errors=Fal
                 log.append(record(left[0], us=us, status="ok", error="", startedAt=started))
                 left.pop(0)
         except Exception as e:  # noqa: BLE001 (recorded, as the TS runner records a failing config)
-            msg = f"{type(e).__name__}: {e}".strip()
+            msg = fmt_error(e)
             started = now()
             for k, t in enumerate(left):
                 why = msg if k == 0 else f"not run: trial {left[0]} failed: {msg}"
@@ -256,6 +343,127 @@ def measure_impl(configs, impl, kernel_name, build, timer, log, retry_errors=Fal
             fn = None
             if cleanup:
                 cleanup()
+
+
+def measure_side_by_side(configs, impls, build, make_timer, log, retry_errors=False, cleanup=None, say=None):
+    """Times every trial of the side-by-side implementations `impls` (e.g. ["flashmla", "ours"]) on `configs`
+    that `log` does not hold yet (or holds as an error, with retry_errors): per trial, each implementation by
+    each of SBS_TIMINGS, the implementations in `impls` order on even trials and reversed on odd ones.
+
+    build(c) returns, per implementation of `impls`, a dict: "fn" (the callable to time; None when it could
+    not be set up, with "error" saying why), "kernelVersion", "rung", "kernelName" (recorded on its rows),
+    and for ours "check" ({"outRelDiff", "lseRelDiff"}, from compare_outputs). make_timer(fn, timing, warmup,
+    iters) prepares a timer once per configuration (a CallTimer: a graph is captured once), a callable that
+    times one trial and returns microseconds per call (its close(), if any, is called with the configuration
+    done). A failure (of build, of a timer) is recorded as an error for that implementation and timing's
+    remaining trials, and the rest goes on."""
+    say = say or (lambda m: print(m, file=sys.stderr, flush=True))
+    for n, c in enumerate(configs, 1):
+        def record(impl, timing, t, side=None, **outcome):
+            side = side or {}
+            check = side.get("check") or {}
+            return {"sweep": c["sweep"], "configId": c["configId"], "impl": impl, "kernelVersion": SBS_VERSION[impl],
+                    "rung": side.get("rung", ""), "kernelName": side.get("kernelName", impl), "timing": timing,
+                    "trial": t, "outRelDiff": check.get("outRelDiff"), "lseRelDiff": check.get("lseRelDiff"), **outcome}
+
+        def done(impl, timing, t):
+            st = log.status.get(RawLog.key(record(impl, timing, t)))
+            return st == "ok" or (st is not None and not retry_errors)
+
+        todo = {(impl, timing, t) for t in range(c["trials"]) for impl in impls for timing in SBS_TIMINGS
+                if not done(impl, timing, t)}
+        say(f"side by side ({' + '.join(impls)}) {n}/{len(configs)} {c['sweep']}/{c['configId']}: "
+            f"{len(todo)} timings to run")
+        if not todo:
+            continue
+        failed = {}  # (impl, timing) -> why its remaining trials are not run
+
+        def fail(impl, timing, t, side, msg):
+            started = now()
+            if (impl, timing) in failed:
+                log.append(record(impl, timing, t, side, us=None, status="error", error=f"not run: {failed[(impl, timing)]}",
+                                  startedAt=started))
+            else:
+                failed[(impl, timing)] = f"trial {t} failed: {msg}"
+                log.append(record(impl, timing, t, side, us=None, status="error", error=msg, startedAt=started))
+
+        sides, timers = {}, {}
+        try:
+            try:
+                sides = build(c)
+            except Exception as e:  # noqa: BLE001 (recorded; the next configuration is measured)
+                sides = {impl: {"fn": None, "error": fmt_error(e)} for impl in impls}
+                say(f"  error: {fmt_error(e).splitlines()[0]}")
+            for t in range(c["trials"]):
+                for impl in (impls if t % 2 == 0 else list(reversed(impls))):
+                    side = sides.get(impl) or {"fn": None, "error": f"build returned no {impl}"}
+                    for timing in SBS_TIMINGS:
+                        if (impl, timing, t) not in todo:
+                            continue
+                        if side.get("fn") is None:
+                            fail(impl, timing, t, side, side.get("error") or "not set up")
+                            continue
+                        if (impl, timing) in failed:
+                            fail(impl, timing, t, side, "")
+                            continue
+                        started = now()
+                        try:
+                            if (impl, timing) not in timers:
+                                timers[(impl, timing)] = make_timer(side["fn"], timing, c["warmup"], c["iters"])
+                            us = timers[(impl, timing)]()
+                            log.append(record(impl, timing, t, side, us=us, status="ok", error="", startedAt=started))
+                        except Exception as e:  # noqa: BLE001 (recorded)
+                            fail(impl, timing, t, side, fmt_error(e))
+                            say(f"  {impl} {timing} error: {fmt_error(e).splitlines()[0]}")
+        finally:
+            for tm in timers.values():
+                close = getattr(tm, "close", None)
+                if close:
+                    close()
+            sides = timers = None
+            if cleanup:
+                cleanup()
+
+
+def side_by_side_builder(torch, fm, fm_version, mla, dev, say):
+    """build(c) of measure_side_by_side for the real thing: one problem (make_problem) shared by FlashMLA
+    (its own API, metadata planned here) and ours (libmla's automatic choice, planned here); one call of
+    each, then ours's output and log-sum-exp against FlashMLA's."""
+    def build(c):
+        prob = make_problem(torch, c, dev)
+        sides = {}
+        if fm is not None:
+            try:
+                sides["flashmla"] = {"fn": flashmla_runner(torch, fm, prob, c), "kernelName": f"flash_mla {fm_version}"}
+            except Exception as e:  # noqa: BLE001
+                sides["flashmla"] = {"fn": None, "error": fmt_error(e), "kernelName": f"flash_mla {fm_version}"}
+        if mla is not None:
+            try:
+                dec = mla.decoder(prob["q"], prob["kvcache"], prob["block_table"], prob["seqlens"],
+                                  causal=prob["causal"], softmax_scale=prob["scale"])
+                sides["ours"] = {"fn": dec, "rung": dec.kernel_version, "kernelName": mla.kernel_name(dec.kernel_version)}
+            except Exception as e:  # noqa: BLE001
+                sides["ours"] = {"fn": None, "error": fmt_error(e), "kernelName": "auto"}
+        if sides.get("flashmla", {}).get("fn") is None or sides.get("ours", {}).get("fn") is None:
+            return sides
+        try:
+            ref = sides["flashmla"]["fn"]()
+            torch.cuda.synchronize()
+        except Exception as e:  # noqa: BLE001 (a failing first call fails its side)
+            sides["flashmla"].update(fn=None, error=fmt_error(e))
+            return sides
+        try:
+            got = sides["ours"]["fn"]()
+            torch.cuda.synchronize()
+            chk = sides["ours"]["check"] = compare_outputs(torch, got, ref)
+            say(f"  ours ({sides['ours']['kernelName']}) against FlashMLA: output {chk['outRelDiff']}, "
+                f"log-sum-exp {chk['lseRelDiff']} (max |diff| / max |FlashMLA|)")
+        except OutputMismatch as e:
+            sides["ours"].update(fn=None, error=f"output check against FlashMLA failed: {e}")
+        except Exception as e:  # noqa: BLE001
+            sides["ours"].update(fn=None, error=fmt_error(e))
+        return sides
+    return build
 
 
 def git_commit(root):
@@ -269,7 +477,7 @@ def git_commit(root):
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", help="run folder (data/runs/<run>): raw-<impl>.jsonl and baselines.json go there")
+    ap.add_argument("--out", help="run folder (data/runs/<run>): raw-torch.jsonl, raw-sidebyside.jsonl and baselines.json go there")
     ap.add_argument("--plan", help="the plan to measure (default: <out>/plan.json)")
     ap.add_argument("--retry-errors", action="store_true", help="measure again the trials recorded as errors")
     ap.add_argument("--check", action="store_true", help="compare the PyTorch decode with a float64 reference and exit")
@@ -312,18 +520,41 @@ def main():
         fm = None
         notes["flashmla"] = {"available": False, "reason": f"import flash_mla failed: {type(e).__name__}: {e}"}
         print(f"FlashMLA baseline skipped: {notes['flashmla']['reason']}", file=sys.stderr)
+    mla = None
+    if fm is not None:
+        sys.dont_write_bytecode = True  # no baselines/__pycache__ left in the tree
+        import libmla  # noqa: PLC0415 (baselines/libmla.py, beside this script)
+        try:
+            mla = libmla.Libmla()
+            notes["libmla"] = {"available": True, "path": mla.path, "abi": mla.abi_version()}
+        except libmla.MlaLoadError as e:
+            notes["libmla"] = {"available": False, "reason": str(e)}
+            print(f"ours not measured beside FlashMLA: {e}", file=sys.stderr)
     write_notes(a.out, notes)
 
-    impls = [("torch", f"torch {torch.__version__}", lambda c: torch_runner(torch, make_problem(torch, c, dev)))]
-    if fm is not None:
-        impls.append(("flashmla", f"flash_mla {notes['flashmla']['version']}",
-                      lambda c: flashmla_runner(torch, fm, make_problem(torch, c, dev), c)))
-    for impl, kname, build in impls:
-        configs = [c for c in plan["configs"] if any(i.get("impl") == impl for i in c.get("implementations", []))]
-        log = RawLog(os.path.join(a.out, f"raw-{impl}.jsonl"))
+    def wanting(impl):
+        return [c for c in plan["configs"] if any(i.get("impl") == impl for i in c.get("implementations", []))]
+
+    if wanting("torch"):
+        log = RawLog(os.path.join(a.out, "raw-torch.jsonl"))
         try:
-            measure_impl(configs, impl, kname, build, lambda fn, w, i: time_calls(torch, fn, w, i), log,
+            measure_impl(wanting("torch"), "torch", f"torch {torch.__version__}",
+                         lambda c: torch_runner(torch, make_problem(torch, c, dev)),
+                         lambda fn, w, i: time_calls(torch, fn, w, i), log,
                          retry_errors=a.retry_errors, cleanup=torch.cuda.empty_cache)
+        finally:
+            log.close()
+    if fm is not None and wanting("flashmla"):
+        say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+
+        def make_timer(fn, timing, warmup, iters):
+            return CallTimer(torch, fn, warmup, iters, graph=timing == "graph")
+
+        log = RawLog(os.path.join(a.out, "raw-sidebyside.jsonl"))
+        try:
+            measure_side_by_side(wanting("flashmla"), ["flashmla"] + (["ours"] if mla is not None else []),
+                                 side_by_side_builder(torch, fm, notes["flashmla"]["version"], mla, dev, say),
+                                 make_timer, log, retry_errors=a.retry_errors, cleanup=torch.cuda.empty_cache, say=say)
         finally:
             log.close()
     print(f"raw measurements in {a.out}/raw-*.jsonl; `node dist/src/sweep/cli.js ingest --run {a.out}` makes results-*.csv of them",

@@ -99,7 +99,7 @@ describe("artifact: check-repro (synthetic run folders)", function () {
       writeRun(path.join(tmp, "fresh"), [scaled(A, 1.01), scaled(A1, 1.0), scaled(B, 1.2), scaled(E, 0.8), { ...F, us: "error" }, scaled(L2, 1.0), scaled(T, 1.5), scaled(N, 1.15)]),
     );
     const res = compareRuns(rec, fresh);
-    const v = (s: Spec): string => res.rows.find((r) => r.key === rowKey({ sweep: s.sweep, configId: cfgId(s.cfg), impl: s.impl ?? "ours", kernelVersion: s.impl === "torch" ? "" : String(s.kv ?? 2) }))!.verdict;
+    const v = (s: Spec): string => res.rows.find((r) => r.key === rowKey({ sweep: s.sweep, configId: cfgId(s.cfg), impl: s.impl ?? "ours", kernelVersion: s.impl === "torch" ? "" : String(s.kv ?? 2), timing: s.impl === "torch" ? "events" : "bench" }))!.verdict;
     assert.strictEqual(v(A), "reproduced");
     assert.strictEqual(v(B), "slower");
     assert.strictEqual(v(E), "faster");
@@ -119,7 +119,7 @@ describe("artifact: check-repro (synthetic run folders)", function () {
   it("claims: newest version everywhere, every ladder version, not older versions elsewhere, not baselines", () => {
     const rec = loadRun(writeRun(path.join(tmp, "rec"), RECORDED));
     const c = claimKeys(rec);
-    const key = (s: Spec): string => rowKey({ sweep: s.sweep, configId: cfgId(s.cfg), impl: s.impl ?? "ours", kernelVersion: s.impl === "torch" ? "" : String(s.kv ?? 2) });
+    const key = (s: Spec): string => rowKey({ sweep: s.sweep, configId: cfgId(s.cfg), impl: s.impl ?? "ours", kernelVersion: s.impl === "torch" ? "" : String(s.kv ?? 2), timing: s.impl === "torch" ? "events" : "bench" });
     for (const s of [A, B, E, F, L1, L2, N]) assert.ok(c.has(key(s)), `${key(s)} should be a claim`);
     assert.ok(!c.has(key(A1)), "an older version outside the ladder is not a claim");
     assert.ok(!c.has(key(T)), "a baseline is not a claim");

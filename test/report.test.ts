@@ -20,7 +20,7 @@ describe("report", function () {
     const bw = k.find((x) => x.id === "grid.sq1.gbps")!;
     // Synthetic: 80% of a 3000 GB/s roofline, plus small overheads.
     assert.ok(bw.value > 1500 && bw.value < 2500, String(bw.value));
-    assert.match(bw.source, /results\.csv · flashmla-grid\/b128-sq1-hq128-hkv1-sk\d+-normal-seed0 · ours v2 \(mma_sync\) · median of 2 trials/);
+    assert.match(bw.source, /results\.csv · flashmla-grid\/b128-sq1-hq128-hkv1-sk\d+-normal-seed0 · ours \(auto\) · median of 2 trials/);
     const sp = k.find((x) => x.id === "speedup.torch.geomean")!;
     assert.ok(sp.value > 4 && sp.value < 9, String(sp.value));
   });

@@ -4,7 +4,8 @@
  * The claims table of the artifact appendix, computed from the recorded run
  * (data/runs/RECORDED, else the newest run folder) with the same code as the
  * report (src/report/report.ts keyNumbers) and the targets
- * (src/bench/targets.ts verdicts), so ARTIFACT.md never carries a number
+ * (src/bench/targets.ts verdicts) and the FlashMLA comparison
+ * (src/bench/flashmla.ts), so ARTIFACT.md never carries a number
  * typed by hand. Every value names its file, sweep, configuration,
  * implementation and statistic.
  *
@@ -16,6 +17,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { comparisonMarkdown } from "../bench/flashmla";
 import { verdicts } from "../bench/targets";
 import { MlaArgumentError } from "../errors";
 import { keyNumbers } from "../report/report";
@@ -90,6 +92,7 @@ export function claimsMarkdown(run: LoadedRun, root: string): string {
     }
     L.push("");
   }
+  L.push("Ours against FlashMLA, side by side (`src/bench/flashmla.ts`, sweep `flashmla-bench`, `results-sidebyside.csv`):", "", comparisonMarkdown(run));
   return L.join("\n");
 }
 

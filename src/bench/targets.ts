@@ -7,6 +7,7 @@
  * The targets were set for an H100 SXM (FlashMLA's figures on that part);
  * on another GPU the verdicts are printed with the GPU's name beside them.
  */
+import { isAuto, isSideBySide } from "../analysis/run";
 import { AggRow, LoadedRun } from "../sweep/aggregate";
 
 export interface Target {
@@ -18,7 +19,13 @@ export interface Target {
   bound: number;
 }
 
-const ours = (r: AggRow) => r.impl === "ours" && r.sweep === "targets";
+const ours = (r: AggRow) => r.impl === "ours" && r.sweep === "targets" && !isSideBySide(r);
+
+/** "v9 lazy", or for the automatic choice the rung it ran: "auto: v9 lazy". */
+export function kernelText(r: Pick<AggRow, "impl" | "kernelVersion" | "rung" | "kernelName">): string {
+  if (isAuto(r)) return r.rung ? `auto: v${r.rung} ${r.kernelName}` : "auto";
+  return `v${r.kernelVersion} ${r.kernelName}`;
+}
 
 export const TARGETS: Target[] = [
   ...[16, 32, 64].map((h) => ({
@@ -81,23 +88,23 @@ export function targetsTable(run: LoadedRun): string {
   const lines: string[] = [];
   const dev = run.provenance?.device?.name ?? "unknown GPU";
   lines.push(`run ${run.runId} on ${dev}; measured ceilings: copy ${copy?.toFixed(0) ?? "?"} GB/s, bf16 GEMM ${gemm?.toFixed(0) ?? "?"} TFLOPS`);
-  lines.push(`${pad("config", 44)} ${pad("version", 18)} ${lpad("us", 10)} ${lpad("GB/s", 7)} ${lpad("TFLOPS", 7)} ${lpad("%copy", 6)} ${lpad("%gemm", 6)}`);
-  const rows = run.agg.filter((r) => r.sweep === "targets").sort((a, b) => a.configId.localeCompare(b.configId) || Number(a.kernelVersion) - Number(b.kernelVersion));
+  lines.push(`${pad("config", 44)} ${pad("version", 22)} ${lpad("us", 10)} ${lpad("GB/s", 7)} ${lpad("TFLOPS", 7)} ${lpad("%copy", 6)} ${lpad("%gemm", 6)}`);
+  const rows = run.agg.filter(ours).sort((a, b) => a.configId.localeCompare(b.configId) || Number(a.kernelVersion) - Number(b.kernelVersion));
   for (const r of rows) {
     const cfg = `b=${r.b} s_q=${r.sQ} h_q=${r.hQ} s_k=${r.meanSk}${r.skDist === "normal" ? " var" : ""}${r.causal ? " causal" : ""}`;
     if (r.n === r.nError) {
-      lines.push(`${pad(cfg, 44)} ${pad(r.label, 18)} error: ${r.error}`);
+      lines.push(`${pad(cfg, 44)} ${pad(r.label, 22)} error: ${r.error}`);
       continue;
     }
     const pc = (x: number, c?: number) => (c ? ((100 * x) / c).toFixed(0) : "?");
     lines.push(
-      `${pad(cfg, 44)} ${pad(`v${r.kernelVersion} ${r.kernelName}`, 18)} ${lpad(r.usMedian.toFixed(1), 10)} ${lpad(r.gbpsMedian.toFixed(0), 7)} ${lpad(r.tflopsMedian.toFixed(1), 7)} ${lpad(pc(r.gbpsMedian, copy), 6)} ${lpad(pc(r.tflopsMedian, gemm), 6)}`,
+      `${pad(cfg, 44)} ${pad(kernelText(r), 22)} ${lpad(r.usMedian.toFixed(1), 10)} ${lpad(r.gbpsMedian.toFixed(0), 7)} ${lpad(r.tflopsMedian.toFixed(1), 7)} ${lpad(pc(r.gbpsMedian, copy), 6)} ${lpad(pc(r.tflopsMedian, gemm), 6)}`,
     );
   }
   lines.push("");
   lines.push(`targets (set for an H100 SXM; this run: ${dev}):`);
   for (const v of verdicts(run)) {
-    const got = v.best ? `${v.value!.toFixed(v.best && v.value! < 100 ? 1 : 0)} (v${v.best.kernelVersion} ${v.best.kernelName})` : "not measured";
+    const got = v.best ? `${v.value!.toFixed(v.best && v.value! < 100 ? 1 : 0)} (${kernelText(v.best)})` : "not measured";
     lines.push(`  ${v.met ? "MET    " : "NOT MET"} ${pad(v.target, 78)} ${got}`);
   }
   return lines.join("\n");

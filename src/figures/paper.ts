@@ -4,13 +4,19 @@
  * no data for it (a sweep not run, a baseline missing): a partial run still
  * yields every figure it can.
  *
- * Conventions: medians with min-max error bars; "ours" means the fastest
- * kernel version measured on a configuration (its label names it), except in
- * the ladder, which shows them all. Not the newest: a later rung can be an
- * experiment that lost (v6 "seesaw" is slower than v5 "tma_ws"); every rate is computed with the FLOP/byte counts of
+ * Conventions: medians with min-max error bars; "ours" means the library's
+ * automatic choice of kernel on a configuration ("ours (auto)"), or in a run
+ * from before it the fastest kernel version measured there (its label names
+ * it; not the newest: a later rung can be an experiment that lost, v6
+ * "seesaw" is slower than v5 "tma_ws"), except in the ladder, which shows
+ * every rung. FlashMLA, where the run measured it, appears beside ours: a
+ * series in the roofline, bandwidth, compute-rate and latency figures, a
+ * reference line per configuration in the ladder, a baseline of the speed-up
+ * figure (there from the side-by-side pairs: same process, same tensors).
+ * Every rate is computed with the FLOP/byte counts of
  * src/roofline/accounting.ts on the actual mean cache length.
  */
-import { checkRun, fastestOurs, isMeasured, RunContext, runContext, SWEEPS } from "../analysis/run";
+import { checkRun, isAuto, isMeasured, isSideBySide, oursPerConfig, RunContext, runContext, sideBySide, SWEEPS } from "../analysis/run";
 import { MlaArgumentError } from "../errors";
 import { Ceilings, ridgePoint, rooflineTimeSeconds } from "../roofline/accounting";
 import type { AggRow, LoadedRun } from "../sweep/aggregate";
@@ -95,7 +101,7 @@ export function rooflineFigure(run: LoadedRun): FigureResult {
   const name = "roofline";
   const ctx = runContext(run);
   // The fastest kernel per configuration only: the other versions' points belong to the ladder figure.
-  const rows = fastestOurs(run.agg.filter(isMeasured));
+  const rows = oursPerConfig(run.agg.filter(isMeasured));
   if (rows.length === 0) return { name, title, skipped: "no successful measurements in the run" };
   if (!ctx.best) return { name, title, skipped: `no ceilings: no probe results and no datasheet entry for "${ctx.provenance.gpuName}"` };
   const xs = rows.map((r) => r.intensity);
@@ -158,7 +164,7 @@ export function bandwidthVsSkFigure(run: LoadedRun): FigureResult {
   checkRun("bandwidthVsSkFigure", run);
   const name = "bandwidth-vs-sk";
   const title = "Memory bandwidth vs cache length";
-  const rows = fastestOurs(rowsOf(run, SWEEPS.seqlen));
+  const rows = oursPerConfig(rowsOf(run, SWEEPS.seqlen));
   if (rows.length === 0) return { name, title, skipped: `no successful rows of sweep "${SWEEPS.seqlen}"` };
   const ctx = runContext(run);
   const data: object[] = [];
@@ -202,7 +208,7 @@ export function tflopsVsRowsFigure(run: LoadedRun): FigureResult {
   checkRun("tflopsVsRowsFigure", run);
   const name = "tflops-vs-hq-sq";
   const title = "Compute rate vs query rows per KV head (h_q x s_q)";
-  const rows = fastestOurs([...rowsOf(run, SWEEPS.heads), ...rowsOf(run, SWEEPS.speculative)]);
+  const rows = oursPerConfig([...rowsOf(run, SWEEPS.heads), ...rowsOf(run, SWEEPS.speculative)]);
   if (rows.length === 0) return { name, title, skipped: `no successful rows of sweeps "${SWEEPS.heads}" or "${SWEEPS.speculative}"` };
   const ctx = runContext(run);
   const rowsPerHead = (r: AggRow): number => (r.hQ * r.sQ) / r.hKv;
@@ -295,11 +301,16 @@ export function ladderFigure(run: LoadedRun): FigureResult {
   checkRun("ladderFigure", run);
   const name = "kernel-ladder";
   const title = "Kernel ladder: fraction of the roofline per version";
-  const rows = rowsOf(run, SWEEPS.ladder);
+  const all = rowsOf(run, SWEEPS.ladder);
+  // The bars: every rung of ours and the plain PyTorch baseline. The automatic choice is one of the rungs;
+  // FlashMLA is drawn as a reference line per configuration.
+  const rows = all.filter((r) => (r.impl === "ours" && !isAuto(r) && !isSideBySide(r)) || r.impl === "torch");
   if (rows.length === 0) return { name, title, skipped: `no successful rows of sweep "${SWEEPS.ladder}"` };
   const ctx = runContext(run);
   if (!ctx.best) return { name, title, skipped: "no ceilings (neither probes nor a datasheet entry) to express the fraction of the roofline" };
   const ceil = ctx.best;
+  const flashmla = oursPerConfig(all).filter((r) => r.impl === "flashmla");
+  const fraction = (r: AggRow): number => (100 * rooflineTimeSeconds({ b: r.b, sQ: r.sQ, hQ: r.hQ, hKv: r.hKv, meanSk: r.actualMeanSk }, ceil)) / (r.usMedian * 1e-6);
   const configs = [...new Set(rows.map((r) => r.configId))].sort((a, b) => {
     const ia = rows.find((r) => r.configId === a)!.intensity;
     const ib = rows.find((r) => r.configId === b)!.intensity;
@@ -311,9 +322,9 @@ export function ladderFigure(run: LoadedRun): FigureResult {
   // "v4<br>wgmma_<br>split" (a kernel name breaks after each underscore).
   const tick = (l: string): string =>
     l.replace(/^ours v(\d+) \((.*)\)$/, (_m, v: string, n: string) => `v${v}<br>${n.replace(/_/g, "_<br>")}`).replace(/^PyTorch \(eager\)$/, "PyTorch<br>eager");
-  const data = configs.map((cid, i) => {
+  const data: object[] = configs.map((cid, i) => {
     const rs = labels.map((l) => rows.find((r) => r.configId === cid && r.label === l));
-    const frac = rs.map((r) => (r ? (100 * rooflineTimeSeconds({ b: r.b, sQ: r.sQ, hQ: r.hQ, hKv: r.hKv, meanSk: r.actualMeanSk }, ceil)) / (r.usMedian * 1e-6) : NaN));
+    const frac = rs.map((r) => (r ? fraction(r) : NaN));
     const first = rows.find((r) => r.configId === cid)!;
     const bound = first.intensity < ridgePoint(ceil) ? "memory-bound" : "compute-bound";
     return {
@@ -331,7 +342,28 @@ export function ladderFigure(run: LoadedRun): FigureResult {
       hovertemplate: "%{customdata}<br>%{y:.1f}% of roofline<extra></extra>",
     };
   });
-  const cap = caption(ctx.provenance, `Roofline time from ${ctx.bestIsMeasured ? "measured" : "datasheet"} ceilings; labels: median GB/s (memory-bound) or TFLOP/s (compute-bound).`);
+  // FlashMLA on each configuration: a dashed line across the rungs, in the configuration's colour.
+  const refs: object[] = [];
+  configs.forEach((cid, i) => {
+    const f = flashmla.find((r) => r.configId === cid);
+    if (!f || labels.length === 0) return;
+    const y = fraction(f);
+    const bound = f.intensity < ridgePoint(ceil) ? "memory-bound" : "compute-bound";
+    refs.push({
+      type: "scatter",
+      mode: "lines",
+      name: `${f.label}, ${bound}: ${y.toFixed(0)}%`,
+      x: [tick(labels[0]), tick(labels[labels.length - 1])],
+      y: [y, y],
+      line: { color: colorFor(i), dash: "dash", width: 1.5 },
+      hovertemplate: `${hover(f)}<br>${y.toFixed(1)}% of roofline<extra></extra>`,
+    });
+  });
+  data.push(...refs);
+  const cap = caption(
+    ctx.provenance,
+    `Roofline time from ${ctx.bestIsMeasured ? "measured" : "datasheet"} ceilings; labels: median GB/s (memory-bound) or TFLOP/s (compute-bound).${refs.length ? " Dashed: FlashMLA on the same configuration." : ""}`,
+  );
   const layout = paperLayout({
     x: { quantity: "implementation", unit: "kernel version", category: true },
     // headroom above 100% for the vertical value labels of the best rungs
@@ -355,8 +387,8 @@ export function ladderFigure(run: LoadedRun): FigureResult {
 export function speedupFigure(run: LoadedRun): FigureResult {
   checkRun("speedupFigure", run);
   const name = "speedup-over-baselines";
-  const title = "Speed-up of our fastest measured kernel over the baselines";
-  const all = fastestOurs(run.agg.filter(isMeasured).filter((r) => r.sweep !== SWEEPS.ladder));
+  const title = "Speed-up of our kernel over the baselines";
+  const all = oursPerConfig(run.agg.filter(isMeasured).filter((r) => r.sweep !== SWEEPS.ladder));
   const ours = all.filter((r) => r.impl === "ours");
   const baselines = [...new Set(all.filter((r) => r.impl !== "ours").map((r) => r.impl))].sort();
   if (ours.length === 0) return { name, title, skipped: "no successful measurements of our kernels" };
@@ -367,20 +399,28 @@ export function speedupFigure(run: LoadedRun): FigureResult {
   }
   const ctx = runContext(run);
   const preferred = [SWEEPS.grid, SWEEPS.seqlen, SWEEPS.batch, SWEEPS.heads, SWEEPS.speculative];
+  // Against FlashMLA, the side-by-side pair of each configuration: same process, same tensors, same timer.
+  const pairs = new Map(sideBySide(run.agg).filter((p) => p.ratio !== undefined).map((p) => [`${p.sweep}|${p.configId}`, p]));
   const data: object[] = [];
-  const pairs: { x: string; sweep: string; speed: number; base: AggRow; o: AggRow }[][] = [];
+  const lists: { x: string; sweep: string; speed: number; base: AggRow; o: AggRow }[][] = [];
   baselines.forEach((bl) => {
     const list: { x: string; sweep: string; speed: number; base: AggRow; o: AggRow }[] = [];
     for (const sweep of preferred) {
       for (const o of ours.filter((r) => r.sweep === sweep)) {
+        if (bl === "flashmla") {
+          const p = pairs.get(`${sweep}|${o.configId}`);
+          if (!p) continue;
+          list.push({ x: `${sweep}: ${shortConfig(o)}`, sweep, speed: p.ratio!, base: p.flashmla[p.timing!]!, o: p.ours[p.timing!]! });
+          continue;
+        }
         const base = all.find((r) => r.impl === bl && r.sweep === sweep && r.configId === o.configId);
         if (!base) continue;
         list.push({ x: `${sweep}: ${shortConfig(o)}`, sweep, speed: base.usMedian / o.usMedian, base, o });
       }
     }
-    pairs.push(list);
+    lists.push(list);
   });
-  pairs.forEach((list, i) => {
+  lists.forEach((list, i) => {
     if (list.length === 0) return;
     const bl = list[0].base.label;
     data.push({
@@ -394,9 +434,12 @@ export function speedupFigure(run: LoadedRun): FigureResult {
       hovertemplate: "%{y}<br>%{customdata}<br>speed-up %{x:.2f}×<extra></extra>",
     });
   });
-  const n = Math.max(...pairs.map((p) => p.length));
+  const n = Math.max(...lists.map((p) => p.length));
   if (n === 0) return { name, title, skipped: "no configuration measured by both our kernel and a baseline" };
-  const cap = caption(ctx.provenance, "Speed-up = baseline median time / our median time on the same configuration and lengths.");
+  const sideNote = lists.some((l, i) => baselines[i] === "flashmla" && l.length > 0)
+    ? " Against FlashMLA: both in one process on the same tensors (side by side), timed the same way."
+    : "";
+  const cap = caption(ctx.provenance, `Speed-up = baseline median time / our median time on the same configuration and lengths.${sideNote}`);
   const layout = paperLayout({
     x: { quantity: "speed-up", unit: "×", log: true },
     y: { quantity: "configuration", unit: "sweep: shape", category: true },
@@ -410,7 +453,8 @@ export function speedupFigure(run: LoadedRun): FigureResult {
   (layout.yaxis as Record<string, unknown>).autorange = "reversed";
   layout.shapes = [{ type: "line", xref: "x", yref: "paper", x0: 1, x1: 1, y0: 0, y1: 1, line: { color: "#000", width: 1, dash: "dot" } }];
   layout.barmode = "group";
-  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, [...ours, ...all.filter((r) => r.impl !== "ours")]) };
+  const used = lists.flat();
+  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, [...ours, ...all.filter((r) => r.impl !== "ours" && r.impl !== "flashmla"), ...used.filter((p) => p.base.impl === "flashmla").flatMap((p) => [p.base, p.o])]) };
 }
 
 function shortConfig(r: AggRow): string {
@@ -424,7 +468,7 @@ export function latencyVsBatchFigure(run: LoadedRun): FigureResult {
   checkRun("latencyVsBatchFigure", run);
   const name = "latency-vs-batch";
   const title = "Decode-step latency vs batch size";
-  const rows = fastestOurs(rowsOf(run, SWEEPS.batch));
+  const rows = oursPerConfig(rowsOf(run, SWEEPS.batch));
   if (rows.length === 0) return { name, title, skipped: `no successful rows of sweep "${SWEEPS.batch}"` };
   const ctx = runContext(run);
   const xs = rows.map((r) => r.b);

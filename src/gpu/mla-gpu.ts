@@ -289,23 +289,8 @@ export class MlaGpu {
   }
 
   /** The C struct for contiguous FlashMLA layouts. */
-  params(a: {
-    dtype: HalfDtype; b: number; sQ: number; hQ: number; hKv: number; numBlocks: number; maxBlocksPerSeq: number;
-    causal: boolean; scale: number; kernelVersion: number;
-    q: bigint; kv: bigint; table: bigint; seqlens: bigint; out: bigint; lse: bigint;
-  }): Record<string, unknown> {
-    const dK = KERNEL_HEAD_DIM_K;
-    const dV = KERNEL_HEAD_DIM_V;
-    return {
-      q: a.q, kvcache: a.kv, block_table: a.table, cache_seqlens: a.seqlens, out: a.out, lse: a.lse,
-      q_batch_stride: a.sQ * a.hQ * dK, q_seq_stride: a.hQ * dK, q_head_stride: dK,
-      kv_block_stride: BLOCK_SIZE * a.hKv * dK, kv_token_stride: a.hKv * dK, kv_head_stride: dK,
-      block_table_batch_stride: a.maxBlocksPerSeq,
-      out_batch_stride: a.sQ * a.hQ * dV, out_seq_stride: a.hQ * dV, out_head_stride: dV,
-      dtype: DTYPE_CODE[a.dtype], b: a.b, s_q: a.sQ, h_q: a.hQ, h_kv: a.hKv, d_k: dK, d_v: dV,
-      num_blocks: a.numBlocks, block_size: BLOCK_SIZE, max_blocks_per_seq: a.maxBlocksPerSeq,
-      causal: a.causal ? 1 : 0, kernel_version: a.kernelVersion, softmax_scale: a.scale, reserved: 0,
-    };
+  params(a: ParamsArgs): Record<string, unknown> {
+    return decodeParams(a);
   }
 
   /** Device-to-device copy bandwidth, GB/s counting bytes read plus written. */
@@ -434,6 +419,64 @@ export class DeviceDecode {
     }
     this.owned = [];
   }
+}
+
+interface ParamsArgs {
+  dtype: HalfDtype; b: number; sQ: number; hQ: number; hKv: number; numBlocks: number; maxBlocksPerSeq: number;
+  causal: boolean; scale: number; kernelVersion: number;
+  q: bigint; kv: bigint; table: bigint; seqlens: bigint; out: bigint; lse: bigint;
+}
+
+/** mla_decode_params for contiguous FlashMLA layouts (MlaGpu.params). */
+function decodeParams(a: ParamsArgs): Record<string, unknown> {
+  const dK = KERNEL_HEAD_DIM_K;
+  const dV = KERNEL_HEAD_DIM_V;
+  return {
+    q: a.q, kvcache: a.kv, block_table: a.table, cache_seqlens: a.seqlens, out: a.out, lse: a.lse,
+    q_batch_stride: a.sQ * a.hQ * dK, q_seq_stride: a.hQ * dK, q_head_stride: dK,
+    kv_block_stride: BLOCK_SIZE * a.hKv * dK, kv_token_stride: a.hKv * dK, kv_head_stride: dK,
+    block_table_batch_stride: a.maxBlocksPerSeq,
+    out_batch_stride: a.sQ * a.hQ * dV, out_seq_stride: a.hQ * dV, out_head_stride: dV,
+    dtype: DTYPE_CODE[a.dtype], b: a.b, s_q: a.sQ, h_q: a.hQ, h_kv: a.hKv, d_k: dK, d_v: dV,
+    num_blocks: a.numBlocks, block_size: BLOCK_SIZE, max_blocks_per_seq: a.maxBlocksPerSeq,
+    causal: a.causal ? 1 : 0, kernel_version: a.kernelVersion, softmax_scale: a.scale, reserved: 0,
+  };
+}
+
+/** mla_get_num_sm_parts's formula (mla.h) for a GPU of smCount SMs, without asking a device. */
+export function numSmPartsFor(sQ: number, hQ: number, hKv: number, smCount: number): number {
+  const fn = "numSmPartsFor";
+  checkInt(fn, "hKv", hKv, 1);
+  checkInt(fn, "hQ", hQ, hKv);
+  checkInt(fn, "sQ", sQ, 1);
+  checkInt(fn, "smCount", smCount, 1);
+  const rows = sQ * Math.floor(hQ / hKv);
+  return Math.max(1, Math.floor(smCount / (hKv * Math.ceil(rows / 64))));
+}
+
+/**
+ * The rung a decode of this shape runs on a GPU of smCount SMs: kernelVersion
+ * itself, or for 0 the library's automatic choice (mla_select_kernel). Needs
+ * the built libmla (GpuUnavailableError otherwise) but no device.
+ */
+export function selectKernelFor(
+  shape: { dtype?: HalfDtype; b: number; sQ: number; hQ: number; hKv: number; maxBlocksPerSeq: number; causal?: boolean },
+  smCount: number,
+  kernelVersion = KERNEL_AUTO,
+): number {
+  const fn = "selectKernelFor";
+  if (typeof shape !== "object" || shape === null) throw new MlaArgumentError(fn, "shape", "an object {b, sQ, hQ, hKv, maxBlocksPerSeq}", shape);
+  checkInt(fn, "shape.b", shape.b, 1);
+  checkInt(fn, "shape.maxBlocksPerSeq", shape.maxBlocksPerSeq, 1);
+  const lib = loadNative();
+  const params = decodeParams({
+    dtype: shape.dtype ?? "bf16", b: shape.b, sQ: shape.sQ, hQ: shape.hQ, hKv: shape.hKv, numBlocks: 1, maxBlocksPerSeq: shape.maxBlocksPerSeq,
+    causal: shape.causal ?? false, scale: 1 / Math.sqrt(KERNEL_HEAD_DIM_K), kernelVersion,
+    q: 0n, kv: 0n, table: 0n, seqlens: 0n, out: 0n, lse: 0n,
+  });
+  const out = [0];
+  check(lib, "mla_select_kernel", lib.fn.mla_select_kernel(params, numSmPartsFor(shape.sQ, shape.hQ, shape.hKv, smCount), smCount, out));
+  return out[0];
 }
 
 export type GpuAvailability = { available: true; device: DeviceProps } | { available: false; reason: string };

@@ -7,7 +7,8 @@
  */
 import * as path from "path";
 import { MlaArgumentError } from "../errors";
-import { fastestOurs, isMeasured, runContext, SWEEPS } from "../analysis/run";
+import { isMeasured, oursPerConfig, runContext, sideBySide, SWEEPS } from "../analysis/run";
+import { comparisonMarkdown } from "../bench/flashmla";
 import type { AggRow, LoadedRun } from "../sweep/aggregate";
 import type { FigureManifest } from "../figures/cli";
 import { ridgePoint, rooflineTimeSeconds } from "../roofline/accounting";
@@ -41,7 +42,7 @@ export function keyNumbers(run: LoadedRun): KeyNumber[] {
   if (typeof run !== "object" || run === null || !Array.isArray(run.agg)) throw new MlaArgumentError("keyNumbers", "run", "a LoadedRun", run);
   const out: KeyNumber[] = [];
   const ok = run.agg.filter(isMeasured);
-  const ours = fastestOurs(ok).filter((r) => r.impl === "ours");
+  const ours = oursPerConfig(ok).filter((r) => r.impl === "ours");
   const ctx = runContext(run);
 
   if (run.measured.copyGBps) out.push({ id: "ceiling.copy", quantity: "copy bandwidth (probe)", unit: "GB/s", value: run.measured.copyGBps, source: `${path.join(run.dir, "ceilings.csv")} · copy_bandwidth · median of ok trials` });
@@ -84,14 +85,21 @@ export function keyNumbers(run: LoadedRun): KeyNumber[] {
 
   for (const bl of ["torch", "flashmla"]) {
     const speeds: number[] = [];
-    for (const o of ours.filter((r) => r.sweep !== SWEEPS.ladder)) {
-      const base = ok.find((r) => r.impl === bl && r.sweep === o.sweep && r.configId === o.configId);
-      if (base) speeds.push(base.usMedian / o.usMedian);
+    let source = `${run.dir}: results.csv and results-${bl}.csv, medians per configuration`;
+    if (bl === "torch") {
+      for (const o of ours.filter((r) => r.sweep !== SWEEPS.ladder)) {
+        const base = ok.find((r) => r.impl === bl && r.sweep === o.sweep && r.configId === o.configId);
+        if (base) speeds.push(base.usMedian / o.usMedian);
+      }
+    } else {
+      // Against FlashMLA: the side-by-side pairs (same process, same tensors, same timer).
+      for (const p of sideBySide(run.agg).filter((x) => x.sweep !== SWEEPS.ladder && x.ratio !== undefined)) speeds.push(p.ratio!);
+      source = `${run.dir}: results-sidebyside.csv, FlashMLA and ours (auto) side by side, medians per configuration (CUDA-graph replay where measured)`;
     }
     if (speeds.length === 0) continue;
     const name = bl === "torch" ? "PyTorch (eager)" : "FlashMLA";
-    out.push({ id: `speedup.${bl}.geomean`, quantity: `speed-up over ${name}, geometric mean over ${speeds.length} configurations`, unit: "×", value: geomean(speeds), source: `${run.dir}: results.csv and results-${bl}.csv, medians per configuration` });
-    out.push({ id: `speedup.${bl}.min`, quantity: `speed-up over ${name}, worst configuration`, unit: "×", value: Math.min(...speeds), source: `${run.dir}: results.csv and results-${bl}.csv, medians per configuration` });
+    out.push({ id: `speedup.${bl}.geomean`, quantity: `speed-up over ${name}, geometric mean over ${speeds.length} configurations`, unit: "×", value: geomean(speeds), source });
+    out.push({ id: `speedup.${bl}.min`, quantity: `speed-up over ${name}, worst configuration`, unit: "×", value: Math.min(...speeds), source });
   }
   return out;
 }
@@ -182,6 +190,7 @@ export function reportMarkdown(o: ReportOptions): string {
   L.push(`- PyTorch (eager): ${notes.torch ? (notes.torch.available ? `torch ${notes.torch.version}` : `not run: ${notes.torch.reason}`) : "not run (no baselines.json in the run)"}`);
   L.push(`- FlashMLA: ${notes.flashmla ? (notes.flashmla.available ? `flash_mla ${notes.flashmla.version}` : `not run: ${notes.flashmla.reason}`) : "not run (flash_mla was not checked; see baselines.json)"}`);
   L.push("");
+  L.push(`## FlashMLA side by side (bench grid, sweep \`${SWEEPS.bench}\`)`, "", comparisonMarkdown(run));
 
   if (o.figures) {
     const href = o.figuresHref ?? ".";

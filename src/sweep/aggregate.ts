@@ -11,7 +11,7 @@ import * as path from "path";
 import { MlaArgumentError } from "../errors";
 import { median, quantile } from "../analysis/run";
 import { arithmeticIntensity } from "../roofline/accounting";
-import { readCsvFile, resultKey, RESULT_COLUMNS } from "./csv";
+import { readCsvFile, resultKey, RESULT_COLUMNS, Timing } from "./csv";
 import { readSidecar, RunProvenance } from "./provenance";
 
 /** One trial as parsed from CSV (numbers converted, booleans from "true"/"false"). */
@@ -19,7 +19,10 @@ export interface TrialRow {
   sweep: string;
   configId: string;
   impl: string;
+  /** asked for: "0" the automatic choice, "1".."N" a rung, "" a baseline */
   kernelVersion: string;
+  /** the rung that ran ("" unknown or a baseline) */
+  rung: string;
   kernelName: string;
   dtype: string;
   b: number;
@@ -35,10 +38,15 @@ export interface TrialRow {
   pageBlock: number;
   warmup: number;
   iters: number;
+  timing: Timing;
   trial: number;
   us: number;
   gbps: number;
   tflops: number;
+  /** side by side: max |ours - FlashMLA| / max |FlashMLA| of the output; NaN where not compared */
+  outRelDiff: number;
+  /** the same of the log-sum-exp */
+  lseRelDiff: number;
   status: string;
   error: string;
   startedAt: string;
@@ -49,7 +57,7 @@ export interface TrialRow {
 /** The configuration a trial row and its aggregate share. */
 type ConfigColumns = Pick<
   TrialRow,
-  "sweep" | "configId" | "impl" | "kernelVersion" | "kernelName" | "dtype" | "b" | "sQ" | "hQ" | "hKv" | "meanSk" | "actualMeanSk" | "skDist" | "causal"
+  "sweep" | "configId" | "impl" | "kernelVersion" | "rung" | "kernelName" | "dtype" | "b" | "sQ" | "hQ" | "hKv" | "meanSk" | "actualMeanSk" | "maxSk" | "skDist" | "causal" | "timing"
 >;
 
 export interface AggRow extends ConfigColumns {
@@ -73,12 +81,20 @@ export interface AggRow extends ConfigColumns {
   tflopsMedian: number;
   tflopsMin: number;
   tflopsMax: number;
+  /** the largest output / log-sum-exp difference to FlashMLA over the ok trials (side-by-side rows of ours); NaN otherwise */
+  outRelDiff: number;
+  lseRelDiff: number;
   source: string;
 }
 
-const NUMERIC = ["b", "sQ", "hQ", "hKv", "meanSk", "seed", "actualMeanSk", "maxSk", "pageBlock", "warmup", "iters", "trial", "us", "gbps", "tflops"] as const;
+const NUMERIC = ["b", "sQ", "hQ", "hKv", "meanSk", "seed", "actualMeanSk", "maxSk", "pageBlock", "warmup", "iters", "trial", "us", "gbps", "tflops", "outRelDiff", "lseRelDiff"] as const;
 
-/** Parses CSV records into typed trial rows. Missing numbers become NaN. */
+/**
+ * Parses CSV records into typed trial rows. Missing numbers become NaN. A
+ * file written before a column existed (csv.ts ADDED_COLUMNS) reads with
+ * what that column stood for then: rung = kernelVersion (no automatic choice
+ * yet), timing "bench" for ours (the runner's loop) and "events" for a baseline.
+ */
 export function toTrialRows(records: Record<string, string>[], source: string): TrialRow[] {
   if (!Array.isArray(records)) throw new MlaArgumentError("toTrialRows", "records", "an array of CSV records", records);
   if (typeof source !== "string") throw new MlaArgumentError("toTrialRows", "source", "a string", source);
@@ -87,6 +103,8 @@ export function toTrialRows(records: Record<string, string>[], source: string): 
     for (const k of NUMERIC) o[k] = r[k] === undefined || r[k] === "" ? NaN : Number(r[k]);
     o.causal = r.causal === "true" || r.causal === "1" || r.causal === "True";
     o.kernelVersion = r.kernelVersion ?? "";
+    o.rung = r.rung || (r.impl === "ours" && r.kernelVersion !== "0" ? (r.kernelVersion ?? "") : "");
+    o.timing = r.timing || (r.impl === "ours" ? "bench" : "events");
     o.kernelName = r.kernelName ?? "";
     o.error = r.error ?? "";
     return o as unknown as TrialRow;
@@ -101,19 +119,30 @@ export function latestPerKey(rows: TrialRow[]): TrialRow[] {
   return [...m.values()];
 }
 
-export function implLabel(impl: string, kernelVersion: string, kernelName: string): string {
-  if (impl === "ours") return kernelVersion === "" ? "ours" : `ours v${kernelVersion}${kernelName && kernelName !== "ours" ? ` (${kernelName})` : ""}`;
-  if (impl === "torch") return "PyTorch (eager)";
-  if (impl === "flashmla") return "FlashMLA";
+/**
+ * Legend label: "ours v9 (lazy)" for a rung, "ours (auto)" for the automatic
+ * choice (one series whatever rung it ran), "PyTorch (eager)"; rows of the
+ * side-by-side harness say how they were timed: "FlashMLA (CUDA graph)",
+ * "FlashMLA (eager)", "ours (auto, eager)".
+ */
+export function implLabel(impl: string, kernelVersion: string, kernelName: string, timing: Timing = impl === "ours" ? "bench" : "events"): string {
+  const how = timing === "graph" ? "CUDA graph" : "eager";
+  if (impl === "ours") {
+    if (kernelVersion === "0") return timing === "bench" ? "ours (auto)" : `ours (auto, ${how})`;
+    const base = kernelVersion === "" ? "ours" : `ours v${kernelVersion}${kernelName && kernelName !== "ours" ? ` (${kernelName})` : ""}`;
+    return timing === "bench" ? base : `${base} [${how}]`;
+  }
+  if (impl === "torch") return timing === "graph" ? "PyTorch (CUDA graph)" : "PyTorch (eager)";
+  if (impl === "flashmla") return `FlashMLA (${how})`;
   return impl;
 }
 
-/** Median and spread per sweep x config x impl x kernel version, in order of first appearance. */
+/** Median and spread per sweep x config x impl x kernel version x timing, in order of first appearance. */
 export function aggregateTrials(rows: TrialRow[]): AggRow[] {
   if (!Array.isArray(rows)) throw new MlaArgumentError("aggregateTrials", "rows", "an array of TrialRow", rows);
   const groups = new Map<string, TrialRow[]>();
   for (const r of rows) {
-    const key = `${r.sweep}|${r.configId}|${r.impl}|${r.kernelVersion}`;
+    const key = `${r.sweep}|${r.configId}|${r.impl}|${r.kernelVersion}|${r.timing}`;
     const g = groups.get(key);
     if (g) g.push(r);
     else groups.set(key, [r]);
@@ -126,13 +155,21 @@ export function aggregateTrials(rows: TrialRow[]): AggRow[] {
     const q = (k: "us" | "gbps" | "tflops", p: number): number => quantile(col(k), p) ?? NaN;
     const lastErr = [...g].reverse().find((r) => r.status !== "ok" && r.error)?.error ?? "";
     const meanSk = Number.isFinite(f.actualMeanSk) ? f.actualMeanSk : f.meanSk;
+    // The rung and its name as the last successful trial recorded them (an automatic choice is resolved per call).
+    const ran = ok.length ? ok[ok.length - 1] : f;
+    const worst = (k: "outRelDiff" | "lseRelDiff"): number => {
+      const v = ok.map((r) => r[k]).filter((x) => !Number.isNaN(x));
+      return v.length ? Math.max(...v) : NaN;
+    };
     out.push({
       sweep: f.sweep,
       configId: f.configId,
       impl: f.impl,
       kernelVersion: f.kernelVersion,
-      kernelName: f.kernelName,
-      label: implLabel(f.impl, f.kernelVersion, f.kernelName),
+      rung: ran.rung,
+      kernelName: ran.kernelName,
+      timing: f.timing,
+      label: implLabel(f.impl, f.kernelVersion, ran.kernelName, f.timing),
       dtype: f.dtype,
       b: f.b,
       sQ: f.sQ,
@@ -140,6 +177,7 @@ export function aggregateTrials(rows: TrialRow[]): AggRow[] {
       hKv: f.hKv,
       meanSk: f.meanSk,
       actualMeanSk: meanSk,
+      maxSk: f.maxSk,
       skDist: f.skDist,
       causal: f.causal,
       intensity: arithmeticIntensity({ b: f.b, sQ: f.sQ, hQ: f.hQ, hKv: f.hKv, meanSk }),
@@ -158,6 +196,8 @@ export function aggregateTrials(rows: TrialRow[]): AggRow[] {
       tflopsMedian: q("tflops", 0.5),
       tflopsMin: q("tflops", 0),
       tflopsMax: q("tflops", 1),
+      outRelDiff: worst("outRelDiff"),
+      lseRelDiff: worst("lseRelDiff"),
       source: f.source,
     });
   }

@@ -20,12 +20,29 @@ function aq(): Arquero {
   return require("arquero") as Arquero;
 }
 
-/** Column order of results*.csv (our runner's, and the baselines' through `sweep/cli.js ingest`). */
+/**
+ * Column order of results*.csv (our runner's, and the baselines' through `sweep/cli.js ingest`).
+ *
+ * What was measured: sweep, configId and the configuration's fields; impl
+ * ("ours", "torch", "flashmla"); for "ours" kernelVersion, the version asked
+ * for (0 = the automatic choice), rung, the version that ran (kernelVersion
+ * itself, or the automatic choice resolved by mla_select_kernel; "" when it is
+ * not known, e.g. a failed call), and kernelName, the name of the rung that ran
+ * (mla_kernel_name; "auto" when it is not known); for a baseline kernelName is
+ * its library and version and kernelVersion and rung are empty. timing, how
+ * (TIMINGS): "bench" libmla's own loop (mla_bench_decode, the TypeScript
+ * runner), "events" and "graph" the Python harness's CUDA events around eager
+ * calls or around a CUDA-graph replay. How it came out: us (per call), gbps,
+ * tflops, and for the side-by-side rows of ours outRelDiff and lseRelDiff:
+ * max |ours - FlashMLA| / max |FlashMLA| of the output and of the log-sum-exp
+ * on the configuration (empty where not compared); status, error, startedAt.
+ */
 export const RESULT_COLUMNS = [
   "sweep",
   "configId",
   "impl",
   "kernelVersion",
+  "rung",
   "kernelName",
   "dtype",
   "b",
@@ -41,10 +58,13 @@ export const RESULT_COLUMNS = [
   "pageBlock",
   "warmup",
   "iters",
+  "timing",
   "trial",
   "us",
   "gbps",
   "tflops",
+  "outRelDiff",
+  "lseRelDiff",
   "status",
   "error",
   "startedAt",
@@ -52,14 +72,32 @@ export const RESULT_COLUMNS = [
 export type ResultColumn = (typeof RESULT_COLUMNS)[number];
 export type ResultRow = Record<ResultColumn, string | number | boolean>;
 
+/**
+ * Columns added after the first recorded runs were written: a results CSV
+ * without them is read with the values they stood for then (aggregate.ts
+ * toTrialRows): rung = kernelVersion, timing "bench" for ours and "events"
+ * for the baselines, no output comparison.
+ */
+export const ADDED_COLUMNS: readonly ResultColumn[] = ["rung", "timing", "outRelDiff", "lseRelDiff"];
+
+/**
+ * How a row was timed: "bench" = libmla's mla_bench_decode (CUDA events around
+ * `iters` back-to-back calls from C, inputs cycled through copies past L2;
+ * the TypeScript runner); "events" = CUDA events around `iters` back-to-back
+ * eager calls from Python on one set of tensors; "graph" = CUDA events around
+ * one replay of a CUDA graph holding `iters` calls (no host launch overhead).
+ */
+export const TIMINGS = ["bench", "events", "graph"] as const;
+export type Timing = (typeof TIMINGS)[number];
+
 /** Columns of ceilings.csv: device probes measured in the same session as the sweeps. */
 export const CEILING_COLUMNS = ["kind", "name", "trial", "value", "unit", "method", "status", "error", "startedAt"] as const;
 export type CeilingColumn = (typeof CEILING_COLUMNS)[number];
 
-/** Identity of a row for resuming: what was measured, not what came out. */
-export function resultKey(r: { sweep: unknown; configId: unknown; impl: unknown; kernelVersion: unknown; trial: unknown }): string {
+/** Identity of a row for resuming: what was measured and how, not what came out. */
+export function resultKey(r: { sweep: unknown; configId: unknown; impl: unknown; kernelVersion: unknown; timing: unknown; trial: unknown }): string {
   if (typeof r !== "object" || r === null) throw new MlaArgumentError("resultKey", "r", "a result row", r);
-  return [r.sweep, r.configId, r.impl, r.kernelVersion, r.trial].map((v) => String(v)).join("|");
+  return [r.sweep, r.configId, r.impl, r.kernelVersion, r.timing, r.trial].map((v) => String(v)).join("|");
 }
 
 /**

@@ -15,7 +15,7 @@
  *   "trials": 5,                          // independent timings per config x implementation
  *   "timing": {"warmup": 5, "iters": 20}, // per trial: untimed calls, timed back-to-back calls
  *   "implementations": [
- *     {"impl": "ours", "kernelVersions": "latest" | "all" | [1, 2]},
+ *     {"impl": "ours", "kernelVersions": "auto" | "all" | "latest" | [0, 9, 10]},
  *     {"impl": "torch"}, {"impl": "flashmla"}
  *   ],
  *   "grids": [                            // union of cartesian products
@@ -26,6 +26,13 @@
  * }
  * "causal": "auto" means causal exactly when s_q > 1 (FlashMLA's benchmark);
  * with s_q = 1 the mask is a no-op, so causal is recorded as false there.
+ *
+ * "kernelVersions" of "ours": "auto" is the library's automatic choice
+ * (kernel_version 0, what a caller gets by default; the row records the rung
+ * it ran); "all" every rung of the build plus auto; "latest" the highest rung;
+ * a list names versions, 0 being auto. "flashmla": FlashMLA measured side by
+ * side with ours (auto) in one process on the same tensors
+ * (baselines/torch_mla_decode.py), where `import flash_mla` works.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -39,7 +46,10 @@ export const IMPLS: readonly Impl[] = ["ours", "torch", "flashmla"];
 export type Dtype = "bf16" | "fp16";
 export const DTYPES: readonly Dtype[] = ["bf16", "fp16"];
 
-export type KernelSelection = "latest" | "all" | number[];
+export type KernelSelection = "auto" | "latest" | "all" | number[];
+
+/** kernel_version 0: the library picks the rung for the shape (mla_select_kernel). */
+export const AUTO_KERNEL: Readonly<KernelVersionInfo> = Object.freeze({ version: 0, name: "auto" });
 
 export interface ImplementationSpec {
   impl: Impl;
@@ -176,9 +186,9 @@ export function parseSweepDefinition(json: unknown, file: string, sha256 = ""): 
     const spec: ImplementationSpec = { impl };
     if (impl === "ours") {
       const kv = o.kernelVersions;
-      if (kv === "latest" || kv === "all") spec.kernelVersions = kv;
-      else if (Array.isArray(kv)) spec.kernelVersions = c.intList(`${f}.kernelVersions`, kv, 1, 1000);
-      else c.fail(`${f}.kernelVersions`, '"latest", "all" or a non-empty array of version numbers', kv);
+      if (kv === "auto" || kv === "latest" || kv === "all") spec.kernelVersions = kv;
+      else if (Array.isArray(kv)) spec.kernelVersions = c.intList(`${f}.kernelVersions`, kv, 0, 1000);
+      else c.fail(`${f}.kernelVersions`, '"auto", "all", "latest" or a non-empty array of version numbers (0 = auto)', kv);
     } else if (o.kernelVersions !== undefined) {
       c.fail(`${f}.kernelVersions`, `absent for impl "${impl}"`, o.kernelVersions);
     }
@@ -319,14 +329,18 @@ export interface KernelVersionInfo {
 }
 
 /**
- * Kernel versions to run for "ours": "latest" = highest available, "all" = every
- * available, a list = those (an unavailable one is kept so the run records the error).
+ * Kernel versions to run for "ours", given the rungs a build has (1..MAX, from
+ * mla_kernel_name): "auto" = the automatic choice (version 0), "all" = every
+ * rung then auto, "latest" = the highest rung, a list = those, 0 being auto (an
+ * unavailable one is kept, named "unknown", so the run records the error).
  */
 export function resolveKernelVersions(sel: KernelSelection, available: KernelVersionInfo[]): KernelVersionInfo[] {
   if (!Array.isArray(available)) throw new MlaArgumentError("resolveKernelVersions", "available", "an array of {version, name}", available);
-  const sorted = [...available].sort((a, b) => a.version - b.version);
-  if (sel === "all") return sorted;
+  const sorted = available.filter((k) => k.version !== AUTO_KERNEL.version).sort((a, b) => a.version - b.version);
+  const auto = { ...AUTO_KERNEL };
+  if (sel === "auto") return [auto];
+  if (sel === "all") return [...sorted, auto];
   if (sel === "latest") return sorted.length ? [sorted[sorted.length - 1]] : [];
-  if (!Array.isArray(sel)) throw new MlaArgumentError("resolveKernelVersions", "sel", '"latest", "all" or an array of versions', sel);
-  return sel.map((v) => sorted.find((k) => k.version === v) ?? { version: v, name: "unknown" });
+  if (!Array.isArray(sel)) throw new MlaArgumentError("resolveKernelVersions", "sel", '"auto", "all", "latest" or an array of versions', sel);
+  return sel.map((v) => (v === AUTO_KERNEL.version ? { ...auto } : sorted.find((k) => k.version === v) ?? { version: v, name: "unknown" }));
 }

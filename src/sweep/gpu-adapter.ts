@@ -6,9 +6,9 @@
  *
  * GpuBinding is the narrow interface the runner needs. fromGpuModule() builds
  * it from src/gpu as it exists (MlaGpu.open, props, kernelVersions,
- * deviceProblem -> DeviceDecode.bench/release, probeCopyBandwidth,
- * probeGemmBf16); a module that exports GpuBinding's functions directly is
- * accepted as well (tests use that).
+ * deviceProblem -> DeviceDecode.bench/selectKernel/release,
+ * probeCopyBandwidth, probeGemmBf16); a module that exports GpuBinding's
+ * functions directly is accepted as well (tests use that).
  */
 import { MlaArgumentError } from "../errors";
 import type { DeviceProps } from "../gpu/mla-gpu";
@@ -51,12 +51,14 @@ export interface GpuBinding {
   kernelVersions(): KernelVersionInfo[];
   /** allocates q, a paged cache (pages shuffled), block table, out, lse, plan + workspace; fills with random values */
   openDecodeProblem(req: DecodeProblemRequest): DecodeProblemHandle;
-  /** mla_bench_decode: microseconds per call, one entry per trial */
+  /** mla_bench_decode: microseconds per call, one entry per trial; kernelVersion 0 is the automatic choice */
   benchDecode(handle: DecodeProblemHandle, kernelVersion: number, opts: { warmup: number; iters: number; trials: number }): number[];
+  /** mla_select_kernel: the rung a call of kernelVersion runs on this problem (0 resolved) */
+  selectKernel(handle: DecodeProblemHandle, kernelVersion: number): number;
   closeDecodeProblem(handle: DecodeProblemHandle): void;
-  /** mla_probe_copy_bandwidth: GB/s counting bytes read + written */
+  /** mla_measure_copy_bandwidth: GB/s counting bytes read + written */
   probeCopyBandwidth(bytes: number, iters: number): number;
-  /** mla_probe_gemm_bf16: TFLOP/s; throws when cuBLAS cannot be loaded */
+  /** mla_measure_gemm_bf16: TFLOP/s; throws when cuBLAS cannot be loaded */
   probeGemmBf16(m: number, n: number, k: number, iters: number): number;
   /** why deviceCount() returned 0, when known */
   unavailableReason?(): string;
@@ -68,6 +70,7 @@ const REQUIRED: (keyof GpuBinding)[] = [
   "kernelVersions",
   "openDecodeProblem",
   "benchDecode",
+  "selectKernel",
   "closeDecodeProblem",
   "probeCopyBandwidth",
   "probeGemmBf16",
@@ -80,6 +83,7 @@ interface MlaGpuLike {
   kernelVersions(): KernelVersionInfo[];
   deviceProblem(shape: { dtype: Dtype; sQ: number; hQ: number; hKv: number; seqlens: number[]; causal: boolean; seed: number }): {
     bench(kernelVersion: number, opts: { warmup?: number; iters?: number; trials?: number }): number[];
+    selectKernel(kernelVersion: number): number;
     release(): void;
   };
   probeCopyBandwidth(bytes: number, iters: number): number;
@@ -114,6 +118,7 @@ export function fromGpuModule(mod: { MlaGpu: { open(device?: number): MlaGpuLike
       return get().deviceProblem({ dtype: req.dtype, sQ: req.sQ, hQ: req.hQ, hKv: req.hKv, seqlens: Array.from(req.seqlens), causal: req.causal, seed: req.seed }) as DecodeProblemHandle;
     },
     benchDecode: (h, v, o) => (h as Problem).bench(v, o),
+    selectKernel: (h, v) => (h as Problem).selectKernel(v),
     closeDecodeProblem: (h) => (h as Problem).release(),
     probeCopyBandwidth: (bytes, iters) => get().probeCopyBandwidth(bytes, iters),
     probeGemmBf16: (m, n, k, iters) => get().probeGemmBf16(m, n, k, iters),
@@ -177,9 +182,12 @@ export function deviceFactsFrom(info: GpuDeviceInfo): DeviceFacts {
  * A MeasureFn over the binding. Keeps the problem of the current configuration
  * open, so kernel versions and trials of one configuration share one
  * allocation and one random fill; a new configuration closes the old one.
+ * Each measurement says which rung ran (kernel version 0 resolved by the
+ * library's automatic choice) and its name.
  */
 export class GpuMeasurer {
   private current: { key: string; handle: DecodeProblemHandle } | undefined;
+  private names: Map<number, string> | undefined;
 
   constructor(private readonly binding: GpuBinding) {
     if (typeof binding !== "object" || binding === null) throw new MlaArgumentError("GpuMeasurer", "binding", "a GpuBinding", binding);
@@ -191,7 +199,9 @@ export class GpuMeasurer {
     const handle = this.problemFor(cfg);
     const us = this.binding.benchDecode(handle, impl.kernelVersion, { warmup: cfg.warmup, iters: cfg.iters, trials: 1 });
     if (!Array.isArray(us) || us.length < 1 || !(us[0] > 0)) throw new Error(`benchDecode returned no positive time (${JSON.stringify(us)})`);
-    return { us: us[0] };
+    const rung = this.binding.selectKernel(handle, impl.kernelVersion);
+    this.names ??= new Map(this.binding.kernelVersions().map((k) => [k.version, k.name]));
+    return { us: us[0], rung, kernelName: this.names.get(rung) ?? `v${rung}` };
   };
 
   private problemFor(cfg: RunConfig): DecodeProblemHandle {

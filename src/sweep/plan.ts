@@ -20,11 +20,12 @@
  *      "seqlens": [602, 4676, ...],          // b cache lengths (seqlens.ts), what is measured
  *      "actualMeanSk": 4147.140625, "maxSk": 8904,
  *      "flops": ..., "bytes": ...,           // one decode step (roofline/accounting.ts, on actualMeanSk)
- *      "implementations": [{"impl": "ours", "kernelVersions": "latest"}, {"impl": "torch"}, {"impl": "flashmla"}]}
+ *      "implementations": [{"impl": "ours", "kernelVersions": "auto"}, {"impl": "torch"}, {"impl": "flashmla"}]}
  *   ]
  * }
- * "kernelVersions" stays a selection ("latest", "all", [1, 2]): which kernels a
- * build has is known only where it runs (resolvePlan).
+ * "kernelVersions" stays a selection ("auto", "all", [0, 9, 10]): which kernels a
+ * build has is known only where it runs (resolvePlan). The Python baseline
+ * measures "torch" alone and "flashmla" side by side with ours (auto).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -68,9 +69,9 @@ export interface RunConfig extends Omit<PlanConfig, "seqlens" | "implementations
 
 export interface ImplRun {
   impl: Impl;
-  /** kernel version number for "ours"; undefined otherwise */
+  /** kernel version asked for, for "ours" (0: the automatic choice); undefined otherwise */
   kernelVersion?: number;
-  /** kernel name for "ours" (mla_kernel_name), library version for baselines */
+  /** kernel name for "ours" (mla_kernel_name: "auto" for 0), library version for baselines */
   kernelName: string;
 }
 
@@ -220,7 +221,7 @@ export function resolvePlan(plan: SweepPlan, o: { impls?: Impl[]; kernelVersions
     for (const spec of p.implementations) {
       if (!impls.includes(spec.impl)) continue;
       if (spec.impl === "ours") {
-        for (const k of resolveKernelVersions(spec.kernelVersions ?? "latest", o.kernelVersions)) runs.push({ impl: "ours", kernelVersion: k.version, kernelName: k.name });
+        for (const k of resolveKernelVersions(spec.kernelVersions ?? "auto", o.kernelVersions)) runs.push({ impl: "ours", kernelVersion: k.version, kernelName: k.name });
       } else runs.push({ impl: spec.impl, kernelName: spec.impl });
     }
     if (runs.length === 0) continue;

@@ -16,18 +16,35 @@ import * as path from "path";
 import { median } from "../analysis/run";
 import { MlaArgumentError } from "../errors";
 import { rooflineTimeSeconds, Ceilings, DATASHEETS } from "../roofline/accounting";
-import { CEILING_COLUMNS, CsvAppender, readCsvFile, RESULT_COLUMNS, resultKey } from "./csv";
+import { CEILING_COLUMNS, CsvAppender, readCsvFile, RESULT_COLUMNS, resultKey, Timing } from "./csv";
 import type { ImplRun, PlannedConfig, RunConfig } from "./plan";
 
-export type MeasureFn = (cfg: RunConfig, impl: ImplRun) => Promise<{ us: number }>;
+/**
+ * One timed trial: microseconds per call and, for "ours", the rung that ran
+ * and its name (kernel version 0 resolved; by default the version asked for).
+ */
+export type MeasureFn = (cfg: RunConfig, impl: ImplRun) => Promise<{ us: number; rung?: number; kernelName?: string }>;
+
+/** What a results row says was measured: the implementation, the rung that ran, how it was timed. */
+export interface TrialImpl {
+  impl: string;
+  /** asked for (0: auto); "" or absent for a baseline */
+  kernelVersion?: number | "";
+  /** ran; defaults to kernelVersion when that is a rung (>= 1) */
+  rung?: number | "";
+  kernelName: string;
+  timing: Timing;
+}
 
 /** The columns of a results row that say what was measured (resultKey's and the configuration's). */
-export function trialColumns(c: Omit<RunConfig, "seqlens" | "flops" | "bytes">, im: { impl: string; kernelVersion?: number | ""; kernelName: string }, trial: number) {
+export function trialColumns(c: Omit<RunConfig, "seqlens" | "flops" | "bytes">, im: TrialImpl, trial: number) {
+  const kv = im.kernelVersion ?? "";
   return {
     sweep: c.sweep,
     configId: c.configId,
     impl: im.impl,
-    kernelVersion: im.kernelVersion ?? "",
+    kernelVersion: kv,
+    rung: im.rung ?? (typeof kv === "number" && kv > 0 ? kv : ""),
     kernelName: im.kernelName,
     dtype: c.dtype,
     b: c.b,
@@ -43,6 +60,7 @@ export function trialColumns(c: Omit<RunConfig, "seqlens" | "flops" | "bytes">, 
     pageBlock: c.pageBlock,
     warmup: c.warmup,
     iters: c.iters,
+    timing: im.timing,
     trial,
   };
 }
@@ -68,7 +86,11 @@ export interface EstimateOptions {
 
 export const DEFAULT_EFFICIENCY: Record<string, number> = { "ours:1": 0.03, ours: 0.6, torch: 0.15, flashmla: 0.8 };
 
-/** Guess of the wall time of a plan, seconds. Deliberately pessimistic on the slow paths. */
+/**
+ * Guess of the wall time of a plan, seconds. Deliberately pessimistic on the slow paths.
+ * A "flashmla" implementation stands for the side-by-side measurement: FlashMLA
+ * and ours, each timed eagerly and by graph replay (plus the capture) per trial.
+ */
 export function estimateSeconds(plan: PlannedConfig[], o: EstimateOptions = {}): number {
   if (!Array.isArray(plan)) throw new MlaArgumentError("estimateSeconds", "plan", "an array from resolvePlan", plan);
   if (typeof o !== "object" || o === null) throw new MlaArgumentError("estimateSeconds", "o", "an object", o);
@@ -82,9 +104,13 @@ export function estimateSeconds(plan: PlannedConfig[], o: EstimateOptions = {}):
   for (const p of plan) {
     const ideal = rooflineTimeSeconds({ b: p.cfg.b, sQ: p.cfg.sQ, hQ: p.cfg.hQ, hKv: p.cfg.hKv, meanSk: p.cfg.actualMeanSk }, ceilings);
     total += setup + p.cfg.bytes / fill;
+    const calls = (p.cfg.warmup + p.cfg.iters) * ideal;
     for (const im of p.impls) {
       const e = eff[`${im.impl}:${im.kernelVersion}`] ?? eff[im.impl] ?? 0.5;
-      total += p.trials * ((p.cfg.warmup + p.cfg.iters) * (ideal / e) + perTrial);
+      if (im.impl === "flashmla") {
+        const both = 1 / e + 1 / (eff["ours:0"] ?? eff.ours ?? 0.5);
+        total += 2 * p.trials * (calls * both + 2 * perTrial) + p.cfg.iters * ideal * both;
+      } else total += p.trials * (calls / e + perTrial);
     }
   }
   return total;
@@ -118,6 +144,8 @@ export interface RunOptions {
   now?: () => Date;
   /** results file name in outDir */
   csvName?: string;
+  /** how `measure` times (csv.ts TIMINGS); default "bench", libmla's own loop */
+  timing?: Timing;
   /**
    * Untimed measurements of the first configuration still to run, before any recorded one.
    * The first trials of a session otherwise run on a cold GPU (clocks ramping, first-touch page
@@ -149,6 +177,7 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
   const priming = o.primingRuns ?? 0;
   if (!Number.isInteger(priming) || priming < 0) throw new MlaArgumentError(fn, "o.primingRuns", "an integer >= 0", priming);
   const now = o.now ?? (() => new Date());
+  const timing: Timing = o.timing ?? "bench";
   fs.mkdirSync(o.outDir, { recursive: true });
   const csvPath = path.join(o.outDir, o.csvName ?? "results.csv");
   const out = new CsvAppender(csvPath, RESULT_COLUMNS);
@@ -162,7 +191,7 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
   o.progress?.start(totalTasks, `${o.plan.length} configurations, ${totalTasks} measurements`);
   try {
     const firstTodo = o.plan.find((p) => p.impls.some((im) => Array.from({ length: p.trials }, (_, t) => t).some((t) => {
-      const st = done.get(resultKey(trialColumns(p.cfg, im, t)));
+      const st = done.get(resultKey(trialColumns(p.cfg, { ...im, timing }, t)));
       return st === undefined || (st !== "ok" && o.retryErrors);
     })));
     if (firstTodo && priming > 0) {
@@ -180,7 +209,7 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
       for (let trial = 0; trial < p.trials; trial++) {
         for (let k = 0; k < p.impls.length; k++) {
           const im = p.impls[k];
-          const base = trialColumns(c, im, trial);
+          const base = trialColumns(c, { ...im, timing }, trial);
           finished++;
           const prev = done.get(resultKey(base));
           if (prev === "ok" || (prev !== undefined && !o.retryErrors)) {
@@ -199,7 +228,8 @@ export async function runSweeps(o: RunOptions): Promise<RunSummary> {
             if (typeof r !== "object" || r === null || typeof r.us !== "number" || !Number.isFinite(r.us) || r.us <= 0) {
               throw new Error(`measurement returned ${JSON.stringify(r)}, not {us > 0}`);
             }
-            out.append({ ...base, ...timedColumns(c, r.us), startedAt: started });
+            const ran = r.rung !== undefined && Number.isInteger(r.rung) && r.rung >= 1 ? { rung: r.rung, kernelName: r.kernelName ?? base.kernelName } : {};
+            out.append({ ...base, ...ran, ...timedColumns(c, r.us), startedAt: started });
             summary.measured++;
           } catch (e) {
             const msg = (e as Error)?.message ?? String(e);

@@ -2,19 +2,27 @@
  * Per-request KV lengths for a sweep configuration, as FlashMLA's benchmark
  * draws them: every request the same length ("fixed"), or normal around the
  * mean with sd = mean/2, clipped below at s_q and truncated to an integer
- * ("normal").
+ * ("normal"). A serving mix ("lognormal"): most requests short, a long tail;
+ * exp(N(ln m, 1)) with median m = meanSk * e^(-1/2), so that the mean before
+ * clipping is meanSk, clipped to [s_q, LOGNORMAL_CAP * meanSk] and truncated.
  *
  * The normal draws are Rng.normalIrwinHall() of src/numeric/rng.ts (the one
  * PRNG), seeded with the sweep's seed: the recorded runs were measured on
- * exactly these lengths, so the generator must not change. Nothing else
- * draws them: the planner (plan.ts) writes them into the plan file that the
- * GPU runner and the Python baseline both read.
+ * exactly these lengths, so the generator must not change. The lognormal ones
+ * take Rng.normal() (Box-Muller: the tail Irwin-Hall cuts off at 6 sd is the
+ * point here). Nothing else draws them: the planner (plan.ts) writes them into
+ * the plan file that the GPU runner and the Python baseline both read.
  */
 import { checkInt, MlaArgumentError } from "../errors";
 import { Rng } from "../numeric/rng";
 
-export type SkDist = "fixed" | "normal";
-export const SK_DISTS: readonly SkDist[] = ["fixed", "normal"];
+export type SkDist = "fixed" | "normal" | "lognormal";
+export const SK_DISTS: readonly SkDist[] = ["fixed", "normal", "lognormal"];
+
+/** sd of ln(length) of the "lognormal" lengths */
+export const LOGNORMAL_SIGMA = 1;
+/** the "lognormal" lengths are clipped above at this multiple of meanSk (about 0.5% of them at sigma 1) */
+export const LOGNORMAL_CAP = 8;
 
 export interface SeqlenSpec {
   /** requests */
@@ -43,6 +51,15 @@ export function generateSeqlens(spec: SeqlenSpec): Int32Array {
     return out;
   }
   const rng = new Rng(spec.seed);
+  if (spec.dist === "lognormal") {
+    const median = spec.meanSk * Math.exp(-(LOGNORMAL_SIGMA ** 2) / 2);
+    const cap = Math.min(LOGNORMAL_CAP * spec.meanSk, 2 ** 31 - 1);
+    for (let i = 0; i < spec.b; i++) {
+      const x = median * Math.exp(LOGNORMAL_SIGMA * rng.normal());
+      out[i] = Math.floor(Math.min(Math.max(x, spec.sQ), cap));
+    }
+    return out;
+  }
   const sd = spec.meanSk / 2;
   for (let i = 0; i < spec.b; i++) {
     const x = spec.meanSk + sd * rng.normalIrwinHall();
