@@ -10,7 +10,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { fastestOurs, isMeasured } from "../src/analysis/run";
+import { isMeasured, oursPerConfig } from "../src/analysis/run";
 import { loadRun, recordedRun } from "../src/sweep/aggregate";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -50,7 +50,7 @@ const NAME = rec.dir ? path.basename(rec.dir) : "";
 function expected(): Map<string, string[]> {
   const ours = RUN!.agg.filter((r) => SWEEPS.includes(r.sweep) && r.impl === "ours" && isMeasured(r));
   const out = new Map<string, string[]>();
-  for (const r of fastestOurs(ours)) {
+  for (const r of oursPerConfig(ours).filter((x) => x.impl === "ours")) {
     out.set(`${r.sweep}|${r.configId}`, [r.sweep, r.configId, `v${r.kernelVersion} ${r.kernelName}`, r.usMedian.toFixed(1), r.gbpsMedian.toFixed(0), r.tflopsMedian.toFixed(1)]);
   }
   return out;
