@@ -12,7 +12,8 @@ commit=$(cat "${CARRY:-.carry}/COMMIT" 2>/dev/null || git rev-parse HEAD 2>/dev/
 export MLA_COMMIT="$commit" MLA_GPU_RESULTS_DIR="$OUT/gpu"
 t0=$(date +%s)
 set -o pipefail
-make reproduce 2>&1 | tee "$OUT/reproduce.log"
+# REPRODUCE_TIMEOUT=<s>: stop make reproduce in time for the archive below (a device call has a hard limit)
+timeout "${REPRODUCE_TIMEOUT:-0}" make reproduce 2>&1 | tee "$OUT/reproduce.log"
 rc=${PIPESTATUS[0]}
 t1=$(date +%s)
 echo "make reproduce: rc=$rc, wall $((t1 - t0)) s, commit $commit, $(date -u +%FT%TZ)" | tee -a "$OUT/reproduce.log"
