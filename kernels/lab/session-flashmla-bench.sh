@@ -11,7 +11,8 @@ commit=$(cat "${CARRY:-.carry}/COMMIT" 2>/dev/null || echo unknown)
 export MLA_COMMIT="$commit"
 t0=$(date +%s)
 {
-make -C kernels lib 2>&1 | tail -2
+make -C kernels all 2>&1 | tail -3
+echo "=== selftest, every version (0 = auto .. 11)"; timeout 120 kernels/build/selftest | grep -E "FAIL|ALL PASSED|FAILED"
 run=$(node dist/src/sweep/cli.js run-dir)-flashmla-bench
 echo "run folder: $run"
 node dist/src/sweep/cli.js run --out "$run" --only flashmla-bench 2>&1 | grep -v "elapsed" | tail -5

@@ -84,11 +84,7 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
       load_kv_page<T, kV3Threads>(a, kv, pbase, blk, pc.len, tid, [&](int row, int ch) { return dst + sw128(row, ch); });
     };
 
-    if (cnt > 0) {
-      load_q_tile<T, kV3Threads>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sQ + sw128(row, ch); });
-      load_page(pc.blk_begin, sKV0);
-      cp_async_commit();
-    }
+    if (cnt > 0) start_piece_cp_async<T, kV3Threads>(a, q, req, kvh, tile, tid, sQ, pc.blk_begin, sKV0, load_page);
 
     const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);
     const int lim1 = row_limit(a, pc.len, tile * kTileM + row1);
@@ -102,15 +98,7 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
     for (int n = 0; n < cnt; ++n) {
       const int blk = pc.blk_begin + n;
       const uint32_t sK = sKV0 + (n & 1) * kV3Tile;
-      if (n + 1 < cnt) {
-        load_page(blk + 1, sKV0 + ((n + 1) & 1) * kV3Tile);
-        cp_async_commit();
-        cp_async_wait<1>();
-      } else {
-        cp_async_wait<0>();
-      }
-      fence_async_smem();
-      __syncthreads();
+      await_page_cp_async(n, cnt, blk, sKV0 + ((n + 1) & 1) * kV3Tile, load_page);
 
       // ---- S = Q K^T (64 x 64), full tile in each warpgroup ----
       float s[32];

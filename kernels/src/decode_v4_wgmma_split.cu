@@ -86,11 +86,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
       load_kv_page_256<T>(a, kv, pbase, valid_rows, ld_row0, ld_ch0, dst);
     };
 
-    if (cnt > 0) {
-      load_q_tile<T, kThreads>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sQ + sw128(row, ch); });
-      load_page(pc.blk_begin, sKV0);
-      cp_async_commit();
-    }
+    if (cnt > 0) start_piece_cp_async<T, kThreads>(a, q, req, kvh, tile, tid, sQ, pc.blk_begin, sKV0, load_page);
 
     const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);
     const int lim1 = row_limit(a, pc.len, tile * kTileM + row1);
@@ -104,15 +100,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
     for (int n = 0; n < cnt; ++n) {
       const int blk = pc.blk_begin + n;
       const uint32_t sK = sKV0 + (n & 1) * kTile;
-      if (n + 1 < cnt) {
-        load_page(blk + 1, sKV0 + ((n + 1) & 1) * kTile);
-        cp_async_commit();
-        cp_async_wait<1>();
-      } else {
-        cp_async_wait<0>();
-      }
-      fence_async_smem();
-      __syncthreads();
+      await_page_cp_async(n, cnt, blk, sKV0 + ((n + 1) & 1) * kTile, load_page);
 
       // ---- S(64 x 32 keys of this warpgroup), two accumulator chains ----
       float sa[16], sb[16];
@@ -149,25 +137,12 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
           mx1 = fmaxf(mx1, v1);
         }
       }
-      mx0 = quad_max(mx0);
-      mx1 = quad_max(mx1);
-      if ((lane & 3) == 0) { sMax[wg * kTileM + row0] = mx0; sMax[wg * kTileM + row1] = mx1; }
-      __syncthreads();
-      mx0 = fmaxf(mx0, sMax[(1 - wg) * kTileM + row0]);
-      mx1 = fmaxf(mx1, sMax[(1 - wg) * kTileM + row1]);
-      float mu0, mu1;
-      const float al0 = move_max(m_run0, fmaxf(m_run0, mx0), mu0), al1 = move_max(m_run1, fmaxf(m_run1, mx1), mu1);
+      float mu0, mu1, al0, al1;
+      exchange_row_max(sMax, wg, lane, row0, row1, mx0, mx1, m_run0, m_run1, mu0, mu1, al0, al1, [] { __syncthreads(); });
 
       // ---- P -> swizzled smem slab [64 rows][64 keys] ----
-      float ps0 = 0.f, ps1 = 0.f;
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const float p0 = exp2f(sa[4 * j + 0] - mu0), p1 = exp2f(sa[4 * j + 1] - mu0);
-        const float p2 = exp2f(sa[4 * j + 2] - mu1), p3 = exp2f(sa[4 * j + 3] - mu1);
-        ps0 += p0 + p1;
-        ps1 += p2 + p3;
-        store_p_pair<T>(pP, row0, row1, wg * 4 + j, lane, p0, p1, p2, p3);
-      }
+      float ps0, ps1;
+      store_half_page_p<T>(sa, mu0, mu1, pP, wg, lane, row0, row1, ps0, ps1);
       l_run0 = l_run0 * al0 + ps0;
       l_run1 = l_run1 * al1 + ps1;
 #pragma unroll

@@ -84,11 +84,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
   const int begin_req = sc[0], begin_blk = sc[1], end_req = sc[2], end_blk = sc[3], begin_slot = sc[4];
 
   volatile int* s_abort = reinterpret_cast<volatile int*>(gbase + kOffAbort);  // watchdog flag (see mbar_wait)
-  if (tid == 0) init_page_barriers(s_abort, barFull, kStages * kSlabs, barEmpty, kStages, kConsumers / 32);
-  __syncthreads();  // the only CTA-wide barrier
-  // Let the combine kernel (programmatic dependent launch) be scheduled now; it
-  // waits for this grid's completion itself (griddepcontrol.wait).
-  griddep_launch_dependents();
+  start_page_staged(tid, s_abort, barFull, kStages * kSlabs, barEmpty, kStages, kConsumers / 32);
 
   if (wg == 2) {
     // ===================== producer warp (one thread issues) =====================
@@ -183,19 +179,10 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
   }
 }
 
-template <typename T, int NC>
-cudaError_t launch_v5(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cudaStream_t st) {
-  return launch_with_smem(decode_v5_kernel<T, NC>, grid, kThreads, kSmem, st, map, a);
-}
-
 }  // namespace
 
 cudaError_t launch_decode_v5(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
-  CUtensorMap map;
-  const cudaError_t e = tma_kv_map(a, num_blocks, kPage, &map);
-  if (e != cudaSuccess) return e;
-  const dim3 grid(a.num_parts, a.h_kv, tiles);
-  return dtype == 0 ? launch_v5<__nv_bfloat16, 2>(map, a, grid, st) : launch_v5<__half, 2>(map, a, grid, st);
+  return launch_tma_rung(decode_v5_kernel<__nv_bfloat16, 2>, decode_v5_kernel<__half, 2>, kThreads, kSmem, kPage, a, dtype, tiles, num_blocks, st);
 }
 
 }  // namespace mla

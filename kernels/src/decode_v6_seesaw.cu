@@ -88,11 +88,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
   const int begin_req = sc[0], begin_blk = sc[1], end_req = sc[2], end_blk = sc[3], begin_slot = sc[4];
 
   volatile int* s_abort = reinterpret_cast<volatile int*>(gbase + kOffAbort);  // watchdog flag (see mbar_wait)
-  if (tid == 0) init_page_barriers(s_abort, barFull, kStages * kSlabs, barEmpty, kStages, kConsumers / 32);
-  __syncthreads();  // the only CTA-wide barrier
-  // Let the combine kernel (programmatic dependent launch) be scheduled now; it
-  // waits for this grid's completion itself (griddepcontrol.wait).
-  griddep_launch_dependents();
+  start_page_staged(tid, s_abort, barFull, kStages * kSlabs, barEmpty, kStages, kConsumers / 32);
 
   if (wg == 2) {
     // ===================== producer warpgroup (one thread issues) =====================
@@ -289,19 +285,10 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
   }
 }
 
-template <typename T, int NC>
-cudaError_t launch_v6(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cudaStream_t st) {
-  return launch_with_smem(decode_v6_kernel<T, NC>, grid, kThreads, kSmem, st, map, a);
-}
-
 }  // namespace
 
 cudaError_t launch_decode_v6(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
-  CUtensorMap map;
-  const cudaError_t e = tma_kv_map(a, num_blocks, kUnit, &map);
-  if (e != cudaSuccess) return e;
-  const dim3 grid(a.num_parts, a.h_kv, tiles);
-  return dtype == 0 ? launch_v6<__nv_bfloat16, 3>(map, a, grid, st) : launch_v6<__half, 3>(map, a, grid, st);
+  return launch_tma_rung(decode_v6_kernel<__nv_bfloat16, 3>, decode_v6_kernel<__half, 3>, kThreads, kSmem, kUnit, a, dtype, tiles, num_blocks, st);
 }
 
 }  // namespace mla

@@ -405,19 +405,10 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v7_kernel(const __grid_con
   }
 }
 
-template <typename T>
-cudaError_t launch_v7(const CUtensorMap& map, const DecodeArgs& a, dim3 grid, cudaStream_t st) {
-  return launch_with_smem(decode_v7_kernel<T>, grid, kThreads, kSmem, st, map, a);
-}
-
 }  // namespace
 
 cudaError_t launch_decode_v7(const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
-  CUtensorMap map;
-  const cudaError_t e = tma_kv_map(a, num_blocks, kPage, &map);
-  if (e != cudaSuccess) return e;
-  dim3 grid(a.num_parts, a.h_kv, tiles);
-  return dtype == 0 ? launch_v7<__nv_bfloat16>(map, a, grid, st) : launch_v7<__half>(map, a, grid, st);
+  return launch_tma_rung(decode_v7_kernel<__nv_bfloat16>, decode_v7_kernel<__half>, kThreads, kSmem, kPage, a, dtype, tiles, num_blocks, st);
 }
 
 }  // namespace mla

@@ -126,6 +126,32 @@ __device__ __forceinline__ void load_kv_page_256(const DecodeArgs& a, const T* k
   }
 }
 
+// The two-buffer cp.async page loop of v3 and v4 (all threads copy; load_page(blk,
+// dst) issues one page's copies). start_piece_cp_async: a piece's Q tile and its
+// first page, one commit group. await_page_cp_async: before page n (block blk)
+// is used, the copies of page n+1 into next_dst go out, page n's are waited for,
+// made visible to wgmma, and every thread meets.
+template <typename T, int NT, typename LoadPage>
+__device__ __forceinline__ void start_piece_cp_async(const DecodeArgs& a, const T* q, int req, int kvh, int tile,
+                                                     int tid, uint32_t sQ, int first_blk, uint32_t first_dst,
+                                                     LoadPage load_page) {
+  load_q_tile<T, NT>(a, q, req, kvh, tile, tid, [&](int row, int ch) { return sQ + sw128(row, ch); });
+  load_page(first_blk, first_dst);
+  cp_async_commit();
+}
+template <typename LoadPage>
+__device__ __forceinline__ void await_page_cp_async(int n, int cnt, int blk, uint32_t next_dst, LoadPage load_page) {
+  if (n + 1 < cnt) {
+    load_page(blk + 1, next_dst);
+    cp_async_commit();
+    cp_async_wait<1>();
+  } else {
+    cp_async_wait<0>();
+  }
+  fence_async_smem();
+  __syncthreads();
+}
+
 // A partial last page in the page-staged TMA kernels (v5, v8-v10): the producer
 // does not load it (it only arrives on the stage's first full barrier), so the
 // 256 consumer threads (tid 0..255) copy its valid_rows rows into the stage at
@@ -153,6 +179,17 @@ __device__ __forceinline__ void init_page_barriers(volatile int* abort_flag, uin
   for (int i = 0; i < nfull; ++i) mbar_init(barFull + 8 * i, 1);
   for (int s = 0; s < nempty; ++s) mbar_init(barEmpty + 8 * s, consumer_warps);
   fence_mbarrier_init();
+}
+
+// The start of v5's and v6's CTAs: the barriers initialised by thread 0 and
+// visible to all (the only CTA-wide barrier), then the combine kernel (a
+// programmatic dependent) allowed to be scheduled; it waits for this grid
+// itself (griddepcontrol.wait).
+__device__ __forceinline__ void start_page_staged(int tid, volatile int* abort_flag, uint32_t barFull, int nfull,
+                                                  uint32_t barEmpty, int nempty, int consumer_warps) {
+  if (tid == 0) init_page_barriers(abort_flag, barFull, nfull, barEmpty, nempty, consumer_warps);
+  __syncthreads();
+  griddep_launch_dependents();
 }
 
 // ---- the TMA producer of the page-staged kernels (v5, v8-v10) ----
@@ -300,6 +337,41 @@ __device__ __forceinline__ void scale_rows_128(float (&acc)[128], float f0, floa
   }
 }
 
+// The two halves of a page softmax that v4 and softmax_half_page share (two
+// warpgroups, each holding 32 of the page's 64 keys for the same 64 rows):
+// exchange_row_max: this warpgroup's row maxima (scaled, masked; reduced over
+// the quad here) meet the other's through sMax[2][64] at sync(), and the running
+// maxima move (al: the rescale of what was accumulated, mu: the max P is taken
+// against); store_half_page_p: P = exp2(S - mu) of the warpgroup's 32 keys into
+// the swizzled P slab pP, with the thread's row sums.
+template <typename Sync>
+__device__ __forceinline__ void exchange_row_max(float* sMax, int wg, int lane, int row0, int row1, float mx0, float mx1,
+                                                 float& m_run0, float& m_run1, float& mu0, float& mu1, float& al0,
+                                                 float& al1, Sync sync) {
+  mx0 = quad_max(mx0);
+  mx1 = quad_max(mx1);
+  if ((lane & 3) == 0) { sMax[wg * kTileM + row0] = mx0; sMax[wg * kTileM + row1] = mx1; }
+  sync();
+  mx0 = fmaxf(mx0, sMax[(1 - wg) * kTileM + row0]);
+  mx1 = fmaxf(mx1, sMax[(1 - wg) * kTileM + row1]);
+  al0 = move_max(m_run0, fmaxf(m_run0, mx0), mu0);
+  al1 = move_max(m_run1, fmaxf(m_run1, mx1), mu1);
+}
+template <typename T>
+__device__ __forceinline__ void store_half_page_p(const float (&sa)[16], float mu0, float mu1, unsigned char* pP, int wg,
+                                                  int lane, int row0, int row1, float& ps0, float& ps1) {
+  ps0 = 0.f;
+  ps1 = 0.f;
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    const float p0 = exp2f(sa[4 * j + 0] - mu0), p1 = exp2f(sa[4 * j + 1] - mu0);
+    const float p2 = exp2f(sa[4 * j + 2] - mu1), p3 = exp2f(sa[4 * j + 3] - mu1);
+    ps0 += p0 + p1;
+    ps1 += p2 + p3;
+    store_p_pair<T>(pP, row0, row1, wg * 4 + j, lane, p0, p1, p2, p3);  // keys 8 (wg * 4 + j) ..
+  }
+}
+
 // Online softmax of one page in the kernels whose two consumer warpgroups own
 // 32 of its 64 keys each (v5, v8). sa: this warpgroup's raw S values in the
 // m64n32 C layout (register 4j+e: row0, 4j+2+e: row1, key wg*32 + 8j +
@@ -332,25 +404,11 @@ __device__ __forceinline__ void softmax_half_page(const DecodeArgs& a, float (&s
       mx1 = fmaxf(mx1, v1);
     }
   }
-  mx0 = quad_max(mx0);
-  mx1 = quad_max(mx1);
-  if ((lane & 3) == 0) { sMax[wg * kTileM + row0] = mx0; sMax[wg * kTileM + row1] = mx1; }
-  bar_consumers();  // also: both warpgroups' PV(n-1) are complete -> the P slab is free
-  mx0 = fmaxf(mx0, sMax[(1 - wg) * kTileM + row0]);
-  mx1 = fmaxf(mx1, sMax[(1 - wg) * kTileM + row1]);
-  float mu0, mu1;
-  const float al0 = move_max(m_run0, fmaxf(m_run0, mx0), mu0), al1 = move_max(m_run1, fmaxf(m_run1, mx1), mu1);
-
-  // ---- P -> swizzled smem slab [64 rows][64 keys] ----
-  float ps0 = 0.f, ps1 = 0.f;
-#pragma unroll
-  for (int j = 0; j < 4; ++j) {
-    const float p0 = exp2f(sa[4 * j + 0] - mu0), p1 = exp2f(sa[4 * j + 1] - mu0);
-    const float p2 = exp2f(sa[4 * j + 2] - mu1), p3 = exp2f(sa[4 * j + 3] - mu1);
-    ps0 += p0 + p1;
-    ps1 += p2 + p3;
-    store_p_pair<T>(pP, row0, row1, wg * 4 + j, lane, p0, p1, p2, p3);  // keys 8 (wg * 4 + j) ..
-  }
+  // sync(): also, both warpgroups' PV(n-1) are complete -> the P slab is free
+  float mu0, mu1, al0, al1;
+  exchange_row_max(sMax, wg, lane, row0, row1, mx0, mx1, m_run0, m_run1, mu0, mu1, al0, al1, [] { bar_consumers(); });
+  float ps0, ps1;
+  store_half_page_p<T>(sa, mu0, mu1, pP, wg, lane, row0, row1, ps0, ps1);
   l_run0 = l_run0 * al0 + ps0;
   l_run1 = l_run1 * al1 + ps1;
   scale_rows_128(acc, al0, al1);
@@ -446,6 +504,20 @@ template <typename... P, typename... A>
 cudaError_t launch_with_smem(void (*kernel)(P...), dim3 grid, int threads, size_t smem, cudaStream_t st,
                              const A&... args) {
   return launch_in_clusters(kernel, grid, 1, threads, smem, st, args...);
+}
+
+// Host: launch of a TMA rung whose kernel takes (CUtensorMap, DecodeArgs) (v5-v7):
+// the KV tensor map (boxes of box_tokens tokens; UNSUPPORTED where the layout
+// cannot be described), grid (partitions, kv heads, row tiles), `smem` bytes.
+template <typename KernelBf16, typename KernelF16>
+cudaError_t launch_tma_rung(KernelBf16 kernel_bf16, KernelF16 kernel_f16, int threads, size_t smem, int box_tokens,
+                            const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {
+  CUtensorMap map;
+  const cudaError_t e = tma_kv_map(a, num_blocks, box_tokens, &map);
+  if (e != cudaSuccess) return e;
+  const dim3 grid(a.num_parts, a.h_kv, tiles);
+  return (dtype == 0) ? launch_with_smem(kernel_bf16, grid, threads, smem, st, map, a)
+                      : launch_with_smem(kernel_f16, grid, threads, smem, st, map, a);
 }
 
 // Host: launch of a decode kernel templated on the element type only (v1..v4):

@@ -144,13 +144,13 @@ async function main(argv: string[]): Promise<number> {
       const c = await measureCeilings(out, {
         copyBandwidth: () => gpu.probeCopyBandwidth(2 ** 31, 20),
         gemmTflops: () => gpu.probeGemmBf16(8192, 8192, 8192, 20),
-        copyMethod: "mla_probe_copy_bandwidth: cudaMemcpy D2D of 2 GiB x 20, bytes read + written",
-        gemmMethod: "mla_probe_gemm_bf16: cuBLAS bf16 GEMM 8192^3 x 20, fp32 accumulate",
+        copyMethod: "mla_measure_copy_bandwidth: cudaMemcpy D2D of 2 GiB x 20, bytes read + written",
+        gemmMethod: "mla_measure_gemm_bf16: cuBLAS bf16 GEMM 8192^3 x 20, fp32 accumulate",
       }, quick ? 2 : 5);
       prov.ceilings = {
         copyGBps: c.copyGBps,
         gemmTflops: c.gemmTflops,
-        method: { copy: "mla_probe_copy_bandwidth(2 GiB, 20 iters), median of trials", gemm: "mla_probe_gemm_bf16(8192, 8192, 8192, 20 iters), median of trials" },
+        method: { copy: "mla_measure_copy_bandwidth(2 GiB, 20 iters), median of trials", gemm: "mla_measure_gemm_bf16(8192, 8192, 8192, 20 iters), median of trials" },
         errors: c.errors.length ? c.errors : undefined,
       };
       writeSidecar(out, prov);
