@@ -90,10 +90,7 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
     const int lim1 = row_limit(a, pc.len, tile * kTileM + row1);
     float m_run0 = -INFINITY, m_run1 = -INFINITY, l_run0 = 0.f, l_run1 = 0.f;
     float acc[4][32];
-#pragma unroll
-    for (int c = 0; c < 4; ++c)
-#pragma unroll
-      for (int i = 0; i < 32; ++i) acc[c][i] = 0.f;
+    zero(acc);
 
     for (int n = 0; n < cnt; ++n) {
       const int blk = pc.blk_begin + n;
@@ -176,20 +173,7 @@ __global__ void __launch_bounds__(kV3Threads, 1) decode_v3_kernel(DecodeArgs a) 
     // ---- epilogue ----
     l_run0 = quad_sum(l_run0);
     l_run1 = quad_sum(l_run1);
-    const float inv0 = (l_run0 > 0.f) ? 1.f / l_run0 : 0.f, inv1 = (l_run1 > 0.f) ? 1.f / l_run1 : 0.f;
-    const int m0 = tile * kTileM + row0, m1 = tile * kTileM + row1;
-#pragma unroll
-    for (int c = 0; c < 4; ++c)
-#pragma unroll
-      for (int j = 0; j < 8; ++j) {
-        const int col = wg * 256 + c * 64 + j * 8 + (lane % 4) * 2;
-        if (m0 < a.rows) store_out_pair<T>(a, pc, kvh, m0, col, acc[c][4 * j + 0] * inv0, acc[c][4 * j + 1] * inv0);
-        if (m1 < a.rows) store_out_pair<T>(a, pc, kvh, m1, col, acc[c][4 * j + 2] * inv1, acc[c][4 * j + 3] * inv1);
-      }
-    if (wg == 0 && (lane & 3) == 0) {
-      if (m0 < a.rows) store_lse(a, pc, kvh, m0, m_run0, l_run0);
-      if (m1 < a.rows) store_lse(a, pc, kvh, m1, m_run1, l_run1);
-    }
+    store_rows_4x64<T>(a, pc, kvh, tile, wg, lane, row0, row1, acc, l_run0, l_run1, m_run0, m_run1);
     __syncthreads();  // sQ reuse by the next request
   }
 }

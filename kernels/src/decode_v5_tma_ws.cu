@@ -108,17 +108,14 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v5_kernel(const __grid_con
     const int64_t bt_row = (int64_t)req * a.bt_sb;
     const T* kv_head = kv + (int64_t)kvh * a.kv_sh;
 
-    if (cnt > 0) {
-      // Q tile (once per request piece); the previous piece's GEMMs are all complete.
-      load_q_tile_sync<T, kConsumers>(a, q, req, kvh, tile, tid, sQ);
-    }
+    // Q tile (once per request piece); the previous piece's GEMMs are all complete.
+    if (cnt > 0) load_q_tile_sync<T, kConsumers>(a, q, req, kvh, tile, tid, sQ);
 
     const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);
     const int lim1 = row_limit(a, pc.len, tile * kTileM + row1);
     float m_run0 = -INFINITY, m_run1 = -INFINITY, l_run0 = 0.f, l_run1 = 0.f;
     float acc[128];
-#pragma unroll
-    for (int i = 0; i < 128; ++i) acc[i] = 0.f;
+    zero(acc);
     float sc[NC][16];  // NC independent S accumulator chains (k-step ks -> chain ks % NC)
     float (&sa)[16] = sc[0];
 

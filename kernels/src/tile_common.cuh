@@ -254,6 +254,18 @@ __device__ __forceinline__ void tma_page_producer(const DecodeArgs& a, const CUt
 // page's row maximum passes it by more than this (P stays below 2^8).
 constexpr float kLazyMax = 8.f;
 
+// Zeroes an accumulator array (any shape of floats), fully unrolled.
+template <int N>
+__device__ __forceinline__ void zero(float (&x)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) x[i] = 0.f;
+}
+template <int M, int N>
+__device__ __forceinline__ void zero(float (&x)[M][N]) {
+#pragma unroll
+  for (int c = 0; c < M; ++c) zero(x[c]);
+}
+
 // ---- C-fragment rows (mma.sync / wgmma: a quad of 4 lanes shares a row) ----
 __device__ __forceinline__ float quad_max(float x) {
   x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
@@ -412,6 +424,29 @@ __device__ __forceinline__ void softmax_half_page(const DecodeArgs& a, float (&s
   l_run0 = l_run0 * al0 + ps0;
   l_run1 = l_run1 * al1 + ps1;
   scale_rows_128(acc, al0, al1);
+}
+
+// The output rows of v3 and v4 (a warpgroup's 256 columns as 4 accumulators of 64):
+// rows row0 and row1 of the tile normalised by the full row sums l0 / l1 and
+// stored, and (warpgroup 0) their lse against the final row maxima.
+template <typename T>
+__device__ __forceinline__ void store_rows_4x64(const DecodeArgs& a, const Piece& pc, int kvh, int tile, int wg, int lane,
+                                                int row0, int row1, const float (&acc)[4][32], float l0, float l1,
+                                                float m_run0, float m_run1) {
+  const float inv0 = (l0 > 0.f) ? 1.f / l0 : 0.f, inv1 = (l1 > 0.f) ? 1.f / l1 : 0.f;
+  const int m0 = tile * kTileM + row0, m1 = tile * kTileM + row1;
+#pragma unroll
+  for (int c = 0; c < 4; ++c)
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int col = wg * 256 + c * 64 + j * 8 + (lane % 4) * 2;
+      if (m0 < a.rows) store_out_pair<T>(a, pc, kvh, m0, col, acc[c][4 * j + 0] * inv0, acc[c][4 * j + 1] * inv0);
+      if (m1 < a.rows) store_out_pair<T>(a, pc, kvh, m1, col, acc[c][4 * j + 2] * inv1, acc[c][4 * j + 3] * inv1);
+    }
+  if (wg == 0 && (lane & 3) == 0) {
+    if (m0 < a.rows) store_lse(a, pc, kvh, m0, m_run0, l0);
+    if (m1 < a.rows) store_lse(a, pc, kvh, m1, m_run1, l1);
+  }
 }
 
 // Epilogue of the kernels whose two consumer warpgroups each hold 256 of the
