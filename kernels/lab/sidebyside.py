@@ -21,18 +21,10 @@ import os
 import statistics
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "baselines"))
+from libmla import Params  # noqa: E402  (mla_decode_params: the same 184 bytes in ABI 1 and 2)
+
 D_K, D_V, PAGE = 576, 512, 64
-
-
-class Params(ctypes.Structure):
-    """mla_decode_params (kernels/include/mla.h), ABI versions 1 and 2: 184 bytes."""
-    _fields_ = [(n, ctypes.c_void_p) for n in ("q", "kvcache", "block_table", "cache_seqlens", "out", "lse")] + \
-        [(n, ctypes.c_int64) for n in ("q_batch_stride", "q_seq_stride", "q_head_stride", "kv_block_stride",
-                                        "kv_token_stride", "kv_head_stride", "block_table_batch_stride",
-                                        "out_batch_stride", "out_seq_stride", "out_head_stride")] + \
-        [(n, ctypes.c_int32) for n in ("dtype", "b", "s_q", "h_q", "h_kv", "d_k", "d_v", "num_blocks", "block_size",
-                                        "max_blocks_per_seq", "causal", "kernel_version")] + \
-        [("softmax_scale", ctypes.c_float), ("reserved", ctypes.c_int32)]
 
 
 def bench_grid():

@@ -370,8 +370,7 @@ static DecodeArgs make_args(const mla_decode_params* p, const int32_t* sched, co
 //  - several row tiles, but few pages per partition (few_pages: b=1-2 long
 //    contexts, short contexts): v9, 1-4% ahead of v10's pairs;
 //  - otherwise v10: the pairs of row tiles share each page's loads, 1-6% ahead.
-static int select_kernel(const mla_decode_params* p, int num_parts, int sm_count) {
-  (void)sm_count;
+static int select_kernel(const mla_decode_params* p, int num_parts) {
   const int64_t rows = rows_per_kv(p->s_q, p->h_q, p->h_kv);
   const int64_t tiles = (rows + kTileM - 1) / kTileM;
   if (tiles == 1 || few_pages(p->b, p->max_blocks_per_seq, num_parts)) return 9;
@@ -425,13 +424,6 @@ static int check_options(const mla_decode_options* o) {
   return MLA_OK;
 }
 
-static int sm_count_of_current_device(int* sms) {
-  int dev = 0;
-  MLA_CK(cudaGetDevice(&dev));
-  MLA_CK(cudaDeviceGetAttribute(sms, cudaDevAttrMultiProcessorCount, dev));
-  return MLA_OK;
-}
-
 // Everything mla_decode and mla_bench_decode check before the first launch:
 // params, options, the device; the resolved version and the kernel arguments.
 static int prepare(const mla_decode_params* p, const mla_decode_options* o, const int32_t* sched, const int32_t* nsplits,
@@ -441,11 +433,7 @@ static int prepare(const mla_decode_params* p, const mla_decode_options* o, cons
   if (!r) r = ensure_device();
   if (r) return r;
   *v = p->kernel_version;
-  if (*v == MLA_KERNEL_AUTO) {
-    int sms = 0;
-    if ((r = sm_count_of_current_device(&sms))) return r;
-    *v = select_kernel(p, num_parts, sms);
-  }
+  if (*v == MLA_KERNEL_AUTO) *v = select_kernel(p, num_parts);
   *a = make_args(p, sched, nsplits, num_parts, ws);
   a->dependent_launch = o ? o->dependent_launch : 1;
   return MLA_OK;
@@ -459,7 +447,7 @@ int mla_select_kernel(const mla_decode_params* p, int num_parts, int sm_count, i
     return fail(MLA_ERR_UNSUPPORTED, "kernel_version %d out of range [0 (auto), %d]", p->kernel_version, MLA_KERNEL_VERSION_MAX);
   if (num_parts < 1) return fail(MLA_ERR_INVALID_ARGUMENT, "num_sm_parts must be >= 1 (got %d)", num_parts);
   if (sm_count < 1) return fail(MLA_ERR_INVALID_ARGUMENT, "sm_count must be >= 1 (got %d)", sm_count);
-  *version = p->kernel_version != MLA_KERNEL_AUTO ? p->kernel_version : select_kernel(p, num_parts, sm_count);
+  *version = p->kernel_version != MLA_KERNEL_AUTO ? p->kernel_version : select_kernel(p, num_parts);
   return MLA_OK;
 }
 
