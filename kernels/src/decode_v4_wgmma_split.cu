@@ -118,22 +118,10 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
       keep(sa); keep(sb);
 
       // ---- scale, mask, row max (exchanged between warpgroups) ----
-      float mx0 = -INFINITY, mx1 = -INFINITY;
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int tok = blk * kPage + wg * 32 + j * 8 + (lane % 4) * 2 + e;
-          float v0 = sa[4 * j + e] + sb[4 * j + e];
-          float v1 = sa[4 * j + 2 + e] + sb[4 * j + 2 + e];
-          v0 = (tok <= lim0) ? v0 * a.scale_log2 : -INFINITY;
-          v1 = (tok <= lim1) ? v1 * a.scale_log2 : -INFINITY;
-          sa[4 * j + e] = v0;
-          sa[4 * j + 2 + e] = v1;
-          mx0 = fmaxf(mx0, v0);
-          mx1 = fmaxf(mx1, v1);
-        }
-      }
+      for (int k = 0; k < 16; ++k) sa[k] += sb[k];  // the two chains' halves of the k range
+      float mx0, mx1;
+      scale_mask_half_page(a, sa, blk * kPage, wg, lane, lim0, lim1, mx0, mx1);
       float mu0, mu1, al0, al1;
       exchange_row_max(sMax, wg, lane, row0, row1, mx0, mx1, m_run0, m_run1, mu0, mu1, al0, al1, [] { __syncthreads(); });
 

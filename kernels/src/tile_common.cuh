@@ -384,6 +384,29 @@ __device__ __forceinline__ void store_half_page_p(const float (&sa)[16], float m
   }
 }
 
+// The first step of a half-page softmax (v4, v5, v8): a warpgroup's raw S values
+// sa, in the m64n32 C layout described below, scaled to log2 units, keys beyond
+// each row's limit masked to -inf; mx0 / mx1: the maxima of this thread's
+// values of rows row0 / row1.
+__device__ __forceinline__ void scale_mask_half_page(const DecodeArgs& a, float (&sa)[16], int tok0, int wg, int lane,
+                                                     int lim0, int lim1, float& mx0, float& mx1) {
+  mx0 = -INFINITY;
+  mx1 = -INFINITY;
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int tok = tok0 + wg * 32 + j * 8 + (lane % 4) * 2 + e;
+      const float v0 = (tok <= lim0) ? sa[4 * j + e] * a.scale_log2 : -INFINITY;
+      const float v1 = (tok <= lim1) ? sa[4 * j + 2 + e] * a.scale_log2 : -INFINITY;
+      sa[4 * j + e] = v0;
+      sa[4 * j + 2 + e] = v1;
+      mx0 = fmaxf(mx0, v0);
+      mx1 = fmaxf(mx1, v1);
+    }
+  }
+}
+
 // Online softmax of one page in the kernels whose two consumer warpgroups own
 // 32 of its 64 keys each (v5, v8). sa: this warpgroup's raw S values in the
 // m64n32 C layout (register 4j+e: row0, 4j+2+e: row1, key wg*32 + 8j +
@@ -400,22 +423,8 @@ __device__ __forceinline__ void softmax_half_page(const DecodeArgs& a, float (&s
                                                   unsigned char* pP, float& m_run0, float& m_run1, float& l_run0,
                                                   float& l_run1, float (&acc)[128]) {
   // ---- scale, mask, row max (exchanged between warpgroups) ----
-  float mx0 = -INFINITY, mx1 = -INFINITY;
-#pragma unroll
-  for (int j = 0; j < 4; ++j) {
-#pragma unroll
-    for (int e = 0; e < 2; ++e) {
-      const int tok = tok0 + wg * 32 + j * 8 + (lane % 4) * 2 + e;
-      float v0 = sa[4 * j + e];
-      float v1 = sa[4 * j + 2 + e];
-      v0 = (tok <= lim0) ? v0 * a.scale_log2 : -INFINITY;
-      v1 = (tok <= lim1) ? v1 * a.scale_log2 : -INFINITY;
-      sa[4 * j + e] = v0;
-      sa[4 * j + 2 + e] = v1;
-      mx0 = fmaxf(mx0, v0);
-      mx1 = fmaxf(mx1, v1);
-    }
-  }
+  float mx0, mx1;
+  scale_mask_half_page(a, sa, tok0, wg, lane, lim0, lim1, mx0, mx1);
   // sync(): also, both warpgroups' PV(n-1) are complete -> the P slab is free
   float mu0, mu1, al0, al1;
   exchange_row_max(sMax, wg, lane, row0, row1, mx0, mx1, m_run0, m_run1, mu0, mu1, al0, al1, [] { bar_consumers(); });
