@@ -437,7 +437,8 @@ export interface PtxasRow { version: number; args: string; registers: number; sp
  */
 export function ptxasDecodeKernels(text: string): PtxasRow[] {
   const out: PtxasRow[] = [];
-  const re = /Compiling entry function '([^']*)'[^\n]*\n\s*(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads\n[^\n]*Used (\d+) registers, used (\d+) barriers/g;
+  // "Compiling entry function" may be followed by other ptxas lines ("Function properties for ...", advisories) before the counts
+  const re = /Compiling entry function '([^']*)'[^\n]*\n(?:ptxas (?:info|warning)\s*: (?!Used |Compiling )[^\n]*\n)*\s*(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads\n[^\n]*Used (\d+) registers, used (\d+) barriers/g;
   for (const m of text.matchAll(re)) {
     const fn = m[1];
     if (!/bfloat16/.test(fn) || !/decode_/.test(fn)) continue;
