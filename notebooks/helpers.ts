@@ -155,114 +155,6 @@ export function withTitle(layout: Record<string, unknown>, title: string, legend
 }
 
 // ---------------------------------------------------------------------------
-// Recorded native benchmark logs (the kernels-native-*.log and kernels-perf-*.log
-// of the H200 ladder, under data/gpu-runs/v1-v4/checks/ and v5-v6/checks/), written
-// by kernels/gpu-check.sh: device line, ceiling probes and the bench table of
-// every kernel version. Parsed, never retyped, by notebooks 4 and 5.
-
-export interface LadderRow {
-  dtype: string;
-  config: string;
-  b: number;
-  sQ: number;
-  hQ: number;
-  hKv: number;
-  sK: number;
-  version: number;
-  /** median microseconds per decode step (decode + combine) */
-  us: number;
-  gbps: number;
-  tflops: number;
-}
-
-export interface LadderLog {
-  file: string;
-  /** the "=== date:" line, parsed; NaN if absent */
-  date: number;
-  dateText: string;
-  device: string;
-  copyGBps?: number;
-  gemmTflops?: number;
-  rows: LadderRow[];
-}
-
-/** Parses one kernels-native / kernels-perf log. Columns are located by the table's header line. */
-export function parseLadderLog(file: string): LadderLog {
-  const text = fs.readFileSync(file, "utf8");
-  const lines = text.split("\n");
-  const dateLine = lines.find((l) => l.startsWith("=== date:"));
-  const dateText = dateLine ? dateLine.slice("=== date:".length).trim() : "";
-  const device = (/^device: ([^,]+)/m.exec(text) ?? [])[1] ?? "unknown device";
-  const num = (re: RegExp): number | undefined => {
-    const m = re.exec(text);
-    return m ? Number(m[1]) : undefined;
-  };
-  const rows: LadderRow[] = [];
-  let dtype = "bf16";
-  let header: string[] | null = null;
-  let inBench = false;
-  for (const line of lines) {
-    // Rows count only inside "=== bench (dtype)" sections; any other "=== " section (summaries, raw copies) ends one.
-    if (line.startsWith("=== ")) {
-      const sec = /^=== bench(?: \((\w+)\))?\s*$/.exec(line);
-      inBench = sec !== null;
-      dtype = sec?.[1] ?? "bf16";
-      header = null;
-      continue;
-    }
-    if (!inBench) continue;
-    if (/^config\s+ver\s/.test(line)) {
-      header = line.trim().split(/\s+/).slice(1); // after "config"
-      continue;
-    }
-    const m = /^b=(\d+) s_q=(\d+) h_q=(\d+) h_kv=(\d+) s_k=(\d+)\s+(.*)$/.exec(line);
-    if (!m) continue;
-    // Later logs print a version's rows without repeating the table header: the column layout is the bench's.
-    header = header ?? ["ver", "us(med)", "spread", "us(rot)", "GB/s", "TFLOP/s", "rot"];
-    const cells = m[6].trim().split(/\s+/);
-    // "v5     677.7 us   1835 GB/s  431.0 TFLOP/s": a summary line repeating a table row, with units
-    if (cells.includes("us")) continue;
-    const col = (name: string): number => {
-      const i = header!.indexOf(name);
-      return i >= 0 && i < cells.length ? Number(cells[i].replace(/%$/, "")) : NaN;
-    };
-    const ver = /^v(\d+)$/.exec(cells[0]);
-    if (!ver) continue;
-    rows.push({
-      dtype, config: `b=${m[1]} s_q=${m[2]} h_q=${m[3]} h_kv=${m[4]} s_k=${m[5]}`,
-      b: Number(m[1]), sQ: Number(m[2]), hQ: Number(m[3]), hKv: Number(m[4]), sK: Number(m[5]),
-      version: Number(ver[1]), us: col("us(med)"), gbps: col("GB/s"), tflops: col("TFLOP/s"),
-    });
-  }
-  return {
-    file, date: Date.parse(dateText.replace(/(\d)(AM|PM)/, "$1 $2")), dateText, device,
-    copyGBps: num(/probe: device-to-device copy[^:]*:\s*([\d.]+) GB\/s/), gemmTflops: num(/probe: cuBLAS bf16 GEMM[^:]*:\s*([\d.]+) TFLOP\/s/),
-    rows,
-  };
-}
-
-/** Every kernels-native-*.log and kernels-perf-*.log under dir, in any subfolder, oldest first (by the log's own date line, then name); rows is empty where a log has no bench rows. */
-export function ladderLogs(dir: string): LadderLog[] {
-  if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true }) as string[])
-    .filter((f) => /^kernels-(native|perf)-.*\.log$/.test(f.split("/").pop()!))
-    .map((f) => parseLadderLog(`${dir}/${f}`))
-    .sort((a, b) => (Number.isNaN(a.date) || Number.isNaN(b.date) || a.date === b.date ? a.file.localeCompare(b.file) : a.date - b.date));
-}
-
-/**
- * The log to draw the ladder from: the one whose bf16 bench table covers the
- * most kernel versions (one session, so the versions are comparable), the
- * newest among equals; undefined when no log has a table.
- */
-export function ladderLogFor(logs: LadderLog[]): LadderLog | undefined {
-  const versions = (l: LadderLog) => new Set(l.rows.filter((r) => r.dtype === "bf16").map((r) => r.version)).size;
-  let best: LadderLog | undefined;
-  for (const l of logs) if (versions(l) > 0 && (!best || versions(l) >= versions(best))) best = l;
-  return best;
-}
-
-// ---------------------------------------------------------------------------
 // Plumbing that used to sit in the notebooks' cells: schedule charts, the
 // recorded run's ladder, log and compiler-report parsers, kernel-source
 // excerpts and the schematic diagrams. The cells call these and keep to what
@@ -643,17 +535,19 @@ export function roofTraces(cs: Ceil[], xMin: number, xMax: number): object[] {
 /** Rungs of one run on the roofline: one series (legend entry) per kernel version, marker shape per configuration. */
 export function rungRooflineSpec(rows: RungRow[], configs: string[], ceilings: Ceil[], title: string): FigureSpec {
   const versions = [...new Set(rows.map((r) => r.version))].sort((a, b) => a - b);
+  // Okabe-Ito's eight, then four more of Tol's palette, so that up to twelve versions keep distinct colours
+  const versionColor = (i: number) => (i < 8 ? colorFor(i) : ["#882255", "#44AA99", "#999933", "#AA4499"][(i - 8) % 4]);
   const points = versions.map((v, i) => {
     const rs = rows.filter((r) => r.version === v && configs.includes(r.configId));
     return {
       type: "scatter", mode: "markers", name: `v${v}`, x: rs.map((r) => mla.arithmeticIntensity(r.shape)), y: rs.map((r) => r.tflops),
-      marker: { color: colorFor(i), symbol: rs.map((r) => markerFor(configs.indexOf(r.configId))), size: 8, line: { width: 0.5, color: "#000" } },
+      marker: { color: versionColor(i), symbol: rs.map((r) => markerFor(configs.indexOf(r.configId))), size: 8, line: { width: 0.5, color: "#000" } },
       text: rs.map((r) => `v${v}, ${configLabel(r.configId)}: ${r.us.toFixed(1)} µs, ${r.tflops.toFixed(1)} TFLOP/s, ${r.gbps.toFixed(0)} GB/s`), hovertemplate: "%{text}<extra></extra>",
     };
   });
   const layout = withTitle(paperLayout({
     x: { quantity: "arithmetic intensity", unit: "FLOP/byte", log: true, range: [Math.log10(20), Math.log10(3000)] },
-    y: { quantity: "attained rate", unit: "TFLOP/s", log: true, range: [Math.log10(8), Math.log10(1500)] },
+    y: { quantity: "attained rate", unit: "TFLOP/s", log: true, range: [Math.log10(3), Math.log10(1500)] },
   }), title, 3);
   return { data: [...roofTraces(ceilings, 20, 3000), ...points], layout };
 }
