@@ -551,3 +551,25 @@ export function rungRooflineSpec(rows: RungRow[], configs: string[], ceilings: C
   }), title, 3);
   return { data: [...roofTraces(ceilings, 20, 3000), ...points], layout };
 }
+
+// ---- the cached row -----------------------------------------------------------
+
+/**
+ * The picture of one cached token's row that notebooks 1 to 4 share: 512
+ * latent columns (the values) and 64 RoPE columns, 576 in all (the key), and
+ * the nine 64-column slabs in which the kernels move it (slab 8: RoPE).
+ */
+export const CACHED_ROW_PICTURE = [
+  " column    0                                                   511 512-575",
+  "          ┌───────────────────────────────────────────────────────┬──────┐",
+  " token j  │ c^KV_j: the latent (after RMSNorm) = the value V_j    │ k^R_j│",
+  "          └───────────────────────────────────────────────────────┴──────┘",
+  " slabs    │  0   │  1   │  2   │  3   │  4   │  5   │  6   │  7   │  8   │",
+  "           \\_______________ the key K_j: all 576 columns _______________/",
+].join("\n");
+
+/** Shows CACHED_ROW_PICTURE as a code block, with a caption. */
+export function showCachedRow(caption: string): void {
+  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  tslab.display.html(`<div><pre style="font-size:12px;line-height:1.25">${esc(CACHED_ROW_PICTURE)}</pre><div style="font-size:12px">${esc(caption)}</div></div>`);
+}
