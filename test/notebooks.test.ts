@@ -180,6 +180,49 @@ function committedNotebooks(): string[] {
   return fs.readdirSync(NOTEBOOK_DIR).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort();
 }
 
+/**
+ * Kernel-version ranges that a notebook's prose states about a run ("the
+ * recorded run (v1 to v8)") and that its own outputs contradict: the outputs
+ * say which versions a run holds ("kernel versions v1-v10", generated from
+ * the data), and a range in the Markdown shortly after "recorded run", "the
+ * run", "sweep run", "measured" or "timed" must be one of those. A notebook whose outputs name no
+ * range is not judged.
+ */
+export function proseVersionRangeProblems(nb: { cells: Json[] }): string[] {
+  const outs = nb.cells.flatMap((c) => (Array.isArray(c.outputs) ? (c.outputs as Json[]) : []));
+  const stated = new Set<string>();
+  for (const o of outs) {
+    const t = text(o.text) + text(((o.data ?? {}) as Json)["text/html"]);
+    for (const m of t.matchAll(/kernel versions v(\d+)-v(\d+)/g)) stated.add(`${m[1]}-${m[2]}`);
+  }
+  if (stated.size === 0) return [];
+  const problems: string[] = [];
+  nb.cells.forEach((c, i) => {
+    if (c.cell_type !== "markdown") return;
+    for (const m of text(c.source).matchAll(/\b(?:recorded(?: \w+)? runs?|(?:this|the|a) run|sweep runs?|timed|measured)\b[^.]{0,80}?\bv(\d+)\s*(?:to|-|–|through)\s*v(\d+)\b/gi)) {
+      if (!stated.has(`${m[1]}-${m[2]}`)) problems.push(`cell ${i}: the prose says "${m[0]}", but the outputs say kernel versions ${[...stated].map((r) => `v${r.replace("-", "-v")}`).join(", ")}`);
+    }
+  });
+  return problems;
+}
+
+describe("notebooks: prose against outputs", () => {
+  const nb = (md: string, out: string) => ({ cells: [{ cell_type: "markdown", source: md }, { cell_type: "code", source: "", outputs: [{ output_type: "stream", name: "stdout", text: out }] }] as Json[] });
+  it("rejects a version range in the prose that the outputs contradict", () => {
+    assert.strictEqual(proseVersionRangeProblems(nb("The recorded sweep run (v1 to v8) is read here.", "run X: kernel versions v1-v10, without FlashMLA")).length, 1);
+  });
+  it("accepts a range the outputs state, and prose that names no range about a run", () => {
+    assert.deepStrictEqual(proseVersionRangeProblems(nb("The recorded run holds v1-v10.", "kernel versions v1-v10")), []);
+    assert.deepStrictEqual(proseVersionRangeProblems(nb("Independent chains (v4-v6) remove the dependence.", "kernel versions v1-v10")), []);
+  });
+  for (const name of committedNotebooks()) {
+    it(`${name}: no version range in the prose contradicts the outputs`, () => {
+      const problems = proseVersionRangeProblems(JSON.parse(fs.readFileSync(path.join(NOTEBOOK_DIR, name), "utf8")));
+      assert.deepStrictEqual(problems, [], `${name}:\n  ${problems.join("\n  ")}`);
+    });
+  }
+});
+
 describe("notebooks: committed notebooks", () => {
   const found = committedNotebooks();
   it("includes every required notebook", () => {
