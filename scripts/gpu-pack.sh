@@ -20,7 +20,9 @@ function visit(dir){if(seen.has(dir)) return; seen.add(dir);
 for(const n of ["koffi","@koromix/koffi-linux-x64","mocha","arquero","plotly.js-dist-min"]) visit(path.resolve("node_modules",n));
 console.log([...seen].map(p=>path.relative(process.cwd(),p)).join("\n"));' | sort |
 while read -r p; do mkdir -p "$C/$(dirname "$p")"; [ -e "$C/$p" ] || cp -r "$p" "$C/$p"; done
-rm -rf $C/node_modules/koffi/doc $C/node_modules/koffi/vendor $C/node_modules/koffi/src
+rm -rf $C/node_modules/koffi/doc $C/node_modules/koffi/vendor
+# koffi/src: C++ sources (not needed) beside src/koffi/, whose index.cjs koffi's loader requires
+find $C/node_modules/koffi/src -mindepth 1 -maxdepth 1 ! -name koffi -exec rm -rf {} +
 cp -r dist $C/dist
 # one archive for the many small files (the device tool carries at most 64 MiB)
 tar -C $C -cJf $C/runtime.tar.xz node_modules dist && rm -rf $C/node_modules $C/dist

@@ -203,8 +203,6 @@ __device__ __forceinline__ void consumer(const DecodeArgs& a, const int32_t* sc,
   };
   const int ks0 = 18 * wg;  // first k-step (16 columns) of this warpgroup's half
   uint32_t g = 0;
-  uint32_t rq[16];      // Q's last 4 k-steps of this warpgroup's half (RS A fragments)
-  bool q_next = false;  // the Q of the next piece is already on its way (see the last page below)
 
   for (int req = begin_req; req <= end_req; ++req) {
     const Piece pc = make_piece(a, req, begin_req, begin_blk, end_req, end_blk, begin_slot);
@@ -212,15 +210,8 @@ __device__ __forceinline__ void consumer(const DecodeArgs& a, const int32_t* sc,
     const int64_t bt_row = (int64_t)req * a.bt_sb;
     const T* kv_head = kv + (int64_t)kvh * a.kv_sh;
 
-    if (q_next) {  // the smem part was issued during the previous piece
-      load_q_frags(a, q, req, kvh, tile, row0, row1, lane, (18 * wg + 14) * 16, rq);
-      cp_async_wait<0>();
-      fence_async_smem();
-      bar_consumers();
-      q_next = false;
-    } else if (cnt > 0) {
-      load_q_split<T>(a, q, req, kvh, tile, tid, wg, row0, row1, lane, sQ, rq);
-    }
+    uint32_t rq[16];
+    if (cnt > 0) load_q_split<T>(a, q, req, kvh, tile, tid, wg, row0, row1, lane, sQ, rq);
 
     const int lim0 = row_limit(a, pc.len, tile * kTileM + row0);
     const int lim1 = row_limit(a, pc.len, tile * kTileM + row1);
@@ -295,11 +286,6 @@ __device__ __forceinline__ void consumer(const DecodeArgs& a, const int32_t* sc,
       wgmma_wait<0>();
       keep(acc);
       release_stage(g - 1);  // last page of the piece consumed
-    }
-    if (cnt > 0 && req < end_req) {
-      load_q_tile<T, kConsumers, 64>(a, q, req + 1, kvh, tile, tid, [&](int row, int ch) { return sQ + sw128(row, ch); });
-      cp_async_commit();
-      q_next = true;
     }
 
     epilogue_two_wg<T>(a, pc, kvh, tile, wg, lane, row0, row1, acc, l_run0, l_run1, m_run0, m_run1, sSum);
