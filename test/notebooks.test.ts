@@ -96,6 +96,9 @@ export function notebookProblems(nb: unknown): string[] {
       if (out.output_type === "error") problems.push(`${at}: error output ${String(out.ename)}: ${String(out.evalue)}`);
       if (out.output_type === "stream" && out.name === "stderr") problems.push(`${at}: stderr: ${text(out.text).slice(0, 200)}`);
       if (out.output_type === "stream" && /^FAIL /m.test(text(out.text))) problems.push(`${at}: a numeric check printed FAIL`);
+      // A chart's script loads plotly.js from the repository, never a CDN: offline, the page still works.
+      const url = /\bhttps?:\/\/(?!www\.w3\.org\/)[^\s"'<>]+/.exec(text(((out.data ?? {}) as Json)["text/html"]));
+      if (url) problems.push(`${at}: HTML output reaches the network (${url[0]})`);
       if (isPlotlyOutput(out)) {
         const p = staticImageProblem((outputs as Json[])[k + 1]);
         if (p) problems.push(`${at}: Plotly chart ${p}`);
@@ -159,6 +162,7 @@ describe("notebooks: the structural checker", () => {
     ["a Plotly chart followed by a broken PNG", (nb) => ((nb.cells[2].outputs as Json[])[1].data = { "image/png": "aGVsbG8=" }), /not a plausible PNG/],
     ["a Plotly mime bundle with no static twin", (nb) => (nb.cells[2].outputs = [{ output_type: "display_data", metadata: {}, data: { "application/vnd.plotly.v1+json": {} } }]), /Plotly chart/],
     ["an import of ../src", (nb) => (nb.cells[1].source = 'import { x } from "../src/mla/model";'), /imports \.\.\/src\//],
+    ["a chart that loads plotly.js from a CDN", (nb) => ((nb.cells[2].outputs as Json[])[0].data = { "text/html": '<script src="https://cdn.plot.ly/plotly-3.0.0.min.js"></script><script>Plotly.newPlot(el, d, l);</script>' }), /reaches the network \(https:\/\/cdn\.plot\.ly/],
     ["duplicate cell ids", (nb) => (nb.cells[2].id = "b"), /duplicate id b/],
   ];
   for (const [what, mutate, expected] of cases) {

@@ -18,7 +18,7 @@ import { projectRoot } from "../sweep/provenance";
 import { ProgressSink, stderrProgress } from "../sweep/runner";
 import { runContext } from "../analysis/run";
 import { allFigures, FigureResult, isSkipped } from "./paper";
-import { chromiumAvailable, chromiumPath, FigureRenderer, PLOTLY_FILE, StaticFormat, writeFigure } from "./render";
+import { chromiumAvailable, chromiumPath, FigureRenderer, SHARED_FILES, StaticFormat, writeFigure } from "./render";
 import { cwdRelative, parseCli, runCli } from "../cli-entry";
 
 export interface FigureManifest {
@@ -59,7 +59,7 @@ export async function drawFigures(o: DrawOptions): Promise<FigureManifest> {
   const date = new Date(prov.date);
   fs.mkdirSync(o.outDir, { recursive: true });
   const renderer = o.htmlOnly ? undefined : new FigureRenderer();
-  const manifest: FigureManifest = { schema: "mla-figures/2", run: o.dataDir, runId: run.runId, runDate: prov.date, runCommit: prov.gitCommit, shared: [PLOTLY_FILE], figures: [] };
+  const manifest: FigureManifest = { schema: "mla-figures/2", run: o.dataDir, runId: run.runId, runDate: prov.date, runCommit: prov.gitCommit, shared: SHARED_FILES.map((f) => f.name), figures: [] };
   const kinds = o.htmlOnly ? "html" : ["html", ...(o.formats ?? ["svg", "png", "pdf"])].join(", ");
   progress.start(figs.length, `drawing ${figs.length} figures (${kinds}) from ${o.dataDir} into ${o.outDir}`);
   let done = 0;
