@@ -74,7 +74,7 @@ export function interactiveHtml(spec: FigureSpec, name: string, height: number):
   // The repository's copy, relative to the notebook: Jupyter serves the notebook's folder under /files/.
   function plotlyUrl() {
     var rel = ${JSON.stringify(PLOTLY_FROM_NOTEBOOKS)};
-    var m = /^(.*?)\/(?:lab\/tree|doc\/tree|notebooks|tree)\/(.*\/)?[^\/]*$/.exec(location.pathname);
+    var m = /^(.*?)\\/(?:lab\\/tree|doc\\/tree|notebooks|tree)\\/(.*\\/)?[^\\/]*$/.exec(location.pathname);
     return location.protocol !== "file:" && m ? m[1] + "/files/" + (m[2] || "") + rel : rel;
   }
   var s = document.querySelector("script[data-mla-plotly]");

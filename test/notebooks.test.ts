@@ -11,6 +11,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import * as vm from "vm";
 
 const NOTEBOOK_DIR = path.resolve(__dirname, "..", "..", "notebooks");
 /** Notebooks that must exist; later ones are picked up by the NN-*.ipynb pattern. */
@@ -99,6 +100,13 @@ export function notebookProblems(nb: unknown): string[] {
       // A chart's script loads plotly.js from the repository, never a CDN: offline, the page still works.
       const url = /\bhttps?:\/\/(?!www\.w3\.org\/)[^\s"'<>]+/.exec(text(((out.data ?? {}) as Json)["text/html"]));
       if (url) problems.push(`${at}: HTML output reaches the network (${url[0]})`);
+      for (const m of text(((out.data ?? {}) as Json)["text/html"]).matchAll(/<script[^>]*>([\s\S]*?)<\/script>/gi)) {
+        try {
+          new vm.Script(m[1]);
+        } catch (e) {
+          problems.push(`${at}: a script in the HTML output does not parse: ${(e as Error).message}`);
+        }
+      }
       if (isPlotlyOutput(out)) {
         const p = staticImageProblem((outputs as Json[])[k + 1]);
         if (p) problems.push(`${at}: Plotly chart ${p}`);
@@ -163,6 +171,7 @@ describe("notebooks: the structural checker", () => {
     ["a Plotly mime bundle with no static twin", (nb) => (nb.cells[2].outputs = [{ output_type: "display_data", metadata: {}, data: { "application/vnd.plotly.v1+json": {} } }]), /Plotly chart/],
     ["an import of ../src", (nb) => (nb.cells[1].source = 'import { x } from "../src/mla/model";'), /imports \.\.\/src\//],
     ["a chart that loads plotly.js from a CDN", (nb) => ((nb.cells[2].outputs as Json[])[0].data = { "text/html": '<script src="https://cdn.plot.ly/plotly-3.0.0.min.js"></script><script>Plotly.newPlot(el, d, l);</script>' }), /reaches the network \(https:\/\/cdn\.plot\.ly/],
+    ["a chart script that does not parse", (nb) => ((nb.cells[2].outputs as Json[])[0].data = { "text/html": "<script>var m = /^(.*?)/(?:lab/tree)/.exec(p); Plotly.newPlot(el, d, l);</script>" }), /does not parse/],
     ["duplicate cell ids", (nb) => (nb.cells[2].id = "b"), /duplicate id b/],
   ];
   for (const [what, mutate, expected] of cases) {
