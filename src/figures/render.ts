@@ -70,10 +70,16 @@ export function mathjaxBundlePath(): string {
 /** The file name, beside the figure pages, of the one copy of MathJax (figures with TeX and the notebooks' HTML load it). */
 export const MATHJAX_FILE = "mathjax-tex-svg.js";
 
-/** Every file the pages of a figures folder share, and where each comes from (node_modules, pinned in package-lock.json). */
+/**
+ * Every file the pages of a figures folder share, and where each comes from
+ * (node_modules, pinned in package-lock.json): the two libraries, and
+ * MathJax's Apache-2.0 licence, which its minified bundle does not carry
+ * (plotly.js states its MIT licence in the bundle's header).
+ */
 export const SHARED_FILES: readonly { name: string; source: () => string }[] = [
   { name: PLOTLY_FILE, source: plotlyBundlePath },
   { name: MATHJAX_FILE, source: mathjaxBundlePath },
+  { name: "mathjax-LICENSE.txt", source: () => require.resolve("mathjax/LICENSE") },
 ];
 
 /** Copies the file `source` to dir/name unless an identical copy is there; returns its path. */
