@@ -222,3 +222,25 @@ describe("notebooks: committed notebooks", () => {
     });
   }
 });
+
+describe("notebooks: where a chart loads plotly.js from when the page lacks it", () => {
+  // The loader of the committed chart outputs (notebooks/helpers.ts interactiveHtml), run on a fake location.
+  const chart = committedNotebooks()
+    .flatMap((n) => (JSON.parse(fs.readFileSync(path.join(NOTEBOOK_DIR, n), "utf8")) as { cells: Json[] }).cells)
+    .flatMap((c) => (Array.isArray(c.outputs) ? (c.outputs as Json[]) : []))
+    .map((o) => text(((o.data ?? {}) as Json)["text/html"]))
+    .find((h) => h.includes('class="mla-figure"'));
+  const urlFor = (protocol: string, pathname: string): string => {
+    const fn = /function plotlyUrl\(\) \{[\s\S]*?\n {2}\}/.exec(chart ?? "");
+    assert.ok(fn, "a committed chart output defines plotlyUrl()");
+    return vm.runInNewContext(`${fn![0]}; plotlyUrl()`, { location: { protocol, pathname } }) as string;
+  };
+  it("the repository's copy through Jupyter's /files/ route, never a CDN", () => {
+    assert.strictEqual(urlFor("http:", "/lab/tree/notebooks/05-roofline.ipynb"), "/files/notebooks/../figures/plotly.min.js");
+    assert.strictEqual(urlFor("https:", "/user/me/lab/tree/notebooks/01-from-mha-to-mla.ipynb"), "/user/me/files/notebooks/../figures/plotly.min.js");
+    assert.strictEqual(urlFor("http:", "/notebooks/notebooks/02-reference-decoder.ipynb"), "/files/notebooks/../figures/plotly.min.js");
+  });
+  it("relative to a page written beside the notebooks (nbconvert's default output folder)", () => {
+    assert.strictEqual(urlFor("file:", "/home/me/mla/notebooks/05-roofline.html"), "../figures/plotly.min.js");
+  });
+});
