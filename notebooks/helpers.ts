@@ -13,10 +13,13 @@
  *     an untrusted notebook, a PDF export).
  *
  * Where the script does run, it hides the PNG right after it, so a reader
- * sees one chart. plotly.js itself is not copied into every notebook (4.8 MB
+ * sees one chart. plotly.js itself is not copied into any notebook (4.8 MB
  * each): the script uses a Plotly already on the page (the HTML export made
- * by scripts/notebooks.sh inlines it) and otherwise loads the same pinned
- * version from the Plotly CDN. Offline and untrusted, the PNG is what shows.
+ * by scripts/notebooks.sh loads the repository's one copy, figures/plotly.min.js)
+ * and otherwise loads that same file, never a CDN: beside a page in
+ * notebooks/ at ../figures/plotly.min.js, and in Jupyter (started from the
+ * repository's root) through its /files/ route. Where neither loads, the
+ * PNG is what shows.
  */
 import * as tslab from "tslab";
 import * as fs from "fs";
@@ -30,10 +33,8 @@ export interface ShowOptions {
   height?: number;
 }
 
-const PLOTLY_VERSION: string = JSON.parse(
-  fs.readFileSync(require.resolve("plotly.js-dist-min/package.json"), "utf8"),
-).version;
-const PLOTLY_CDN = `https://cdn.plot.ly/plotly-${PLOTLY_VERSION}.min.js`;
+/** The repository's one copy of plotly.js (written by `make figures`), relative to this folder. */
+const PLOTLY_FROM_NOTEBOOKS = "../figures/plotly.min.js";
 
 /** JSON that cannot close the <script> element it sits in. */
 function scriptJson(v: unknown): string {
@@ -70,11 +71,17 @@ export function interactiveHtml(spec: FigureSpec, name: string, height: number):
     window.Plotly.newPlot(el, data, layout, config).then(function () { hideStatic(el, 40); });
   }
   if (window.Plotly) { draw(100); return; }
+  // The repository's copy, relative to the notebook: Jupyter serves the notebook's folder under /files/.
+  function plotlyUrl() {
+    var rel = ${JSON.stringify(PLOTLY_FROM_NOTEBOOKS)};
+    var m = /^(.*?)\\/(?:lab\\/tree|doc\\/tree|notebooks|tree)\\/(.*\\/)?[^\\/]*$/.exec(location.pathname);
+    return location.protocol !== "file:" && m ? m[1] + "/files/" + (m[2] || "") + rel : rel;
+  }
   var s = document.querySelector("script[data-mla-plotly]");
   if (!s) {
     s = document.createElement("script");
-    s.src = ${JSON.stringify(PLOTLY_CDN)};
-    s.setAttribute("data-mla-plotly", "cdn");
+    s.src = plotlyUrl();
+    s.setAttribute("data-mla-plotly", "repository");
     document.head.appendChild(s);
   }
   s.addEventListener("load", function () { draw(100); });

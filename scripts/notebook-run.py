@@ -2,6 +2,7 @@
 """Execute the project's notebooks top to bottom with a real Jupyter kernel (tslab).
 
 Usage: notebook-run.py [--check] [--timeout S] [--html-dir DIR] NOTEBOOK...
+       notebook-run.py --export-only --html-dir DIR NOTEBOOK...
 
 Every notebook runs in a fresh kernel whose working directory is the notebook's
 folder (tslab compiles cells relative to it). A run fails, naming the notebook
@@ -16,8 +17,12 @@ With --check nothing under notebooks/ is written (this is what `make test` runs)
 With --compare the fresh outputs must also match the committed ones, except
 images (fonts differ between machines) and cells tagged "nondeterministic"
 (timings): the committed outputs are then known to be what the code prints.
-Unless --check, each executed notebook is also exported to --html-dir as a
-standalone HTML page with plotly.js inlined, so the page works offline.
+Unless --check, each executed notebook is also exported to --html-dir as an
+HTML page that works with no network: the template scripts/nbconvert/mla-offline
+loads MathJax and plotly.js from the repository's one copy of each (figures/,
+written by `make figures`) by relative URLs, and fetches nothing else.
+With --export-only nothing is executed: the notebooks are exported as committed
+(test/browser-check.test.ts opens those pages in a browser).
 """
 import argparse
 import os
@@ -32,10 +37,13 @@ except ImportError as exc:  # pragma: no cover - environment problem, reported p
     sys.exit(f"notebook-run.py: {exc}. Install the Debian packages python3-nbclient and jupyter-nbconvert.")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLOTLY_JS = os.path.join(REPO, "node_modules", "plotly.js-dist-min", "plotly.min.js")
-# The interactive figure outputs load plotly.js from this script element if it
-# is absent; the HTML export puts the library inline under the same marker.
-PLOTLY_MARKER = "data-mla-plotly"
+# The one copy of each library in the repository (src/figures/render.ts SHARED_FILES),
+# which the exported pages load by relative URL, and the template that does so.
+SHARED_DIR = os.path.join(REPO, "figures")
+PLOTLY_JS = os.path.join(SHARED_DIR, "plotly.min.js")
+MATHJAX_JS = os.path.join(SHARED_DIR, "mathjax-tex-svg.js")
+TEMPLATE_DIR = os.path.join(REPO, "scripts", "nbconvert")
+TEMPLATE = "mla-offline"
 
 
 class NotebookFailure(Exception):
@@ -201,23 +209,44 @@ def stale_outputs(committed, fresh, nb_path):
     return problems
 
 
+def relative_url(target, page_dir):
+    """The URL of file `target` from a page in `page_dir` (always '/'-separated)."""
+    return os.path.relpath(target, page_dir).replace(os.sep, "/")
+
+
 def export_html(nb, nb_path, html_dir):
+    """Writes html_dir/<name>.html, which loads MathJax and plotly.js from figures/ by relative URL."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter()
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": os.path.splitext(os.path.basename(nb_path))[0]}})
-    if os.path.exists(PLOTLY_JS):
-        with open(PLOTLY_JS, encoding="utf-8") as f:
-            lib = f.read()
-        # The closing tag cannot appear inside the inlined library text.
-        lib = lib.replace("</script", "<\\/script")
-        tag = f'<script {PLOTLY_MARKER}="inline">\n{lib}\n</script>\n'
-        body = body.replace("</head>", tag + "</head>", 1)
+    for lib in (PLOTLY_JS, MATHJAX_JS):
+        if not os.path.isfile(lib):
+            raise NotebookFailure(f"{os.path.relpath(lib, REPO)} is missing: the HTML export loads it from there (run `make figures`, which writes it)")
     os.makedirs(html_dir, exist_ok=True)
+    exporter = HTMLExporter(template_name=TEMPLATE, extra_template_basedirs=[TEMPLATE_DIR])
+    resources = {
+        "metadata": {"name": os.path.splitext(os.path.basename(nb_path))[0]},
+        "mla_plotly_url": relative_url(PLOTLY_JS, html_dir),
+        "mla_mathjax_url": relative_url(MATHJAX_JS, html_dir),
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
     out = os.path.join(html_dir, os.path.splitext(os.path.basename(nb_path))[0] + ".html")
     with open(out, "w", encoding="utf-8") as f:
         f.write(body)
     return out
+
+
+def export_only(paths, html_dir):
+    """Exports each notebook as it is (no kernel); exit status 1 if one cannot be read or exported."""
+    failed = 0
+    for path in paths:
+        try:
+            nb = nbformat.read(os.path.abspath(path), as_version=4)
+            print(f"[notebooks] {path}: HTML {export_html(nb, os.path.abspath(path), html_dir)}", flush=True)
+        except Exception as exc:
+            failed += 1
+            print(f"[notebooks] FAILED {path}: HTML export: {exc}", file=sys.stderr, flush=True)
+    if failed:
+        sys.exit(1)
 
 
 def main():
@@ -228,7 +257,12 @@ def main():
     ap.add_argument("--timeout", type=int, default=300, help="per-cell limit, seconds")
     ap.add_argument("--html-dir", default=os.path.join(REPO, "notebooks", "html"))
     ap.add_argument("--kernel", default="tslab")
+    ap.add_argument("--export-only", action="store_true", help="export the notebooks as they are to --html-dir; execute nothing")
     args = ap.parse_args()
+    if args.export_only:
+        if args.check:
+            ap.error("--export-only excludes --check and --compare")
+        return export_only(args.notebooks, args.html_dir)
     if args.compare:
         args.check = True  # comparing against the committed outputs means not overwriting them
 
@@ -284,7 +318,12 @@ def main():
             continue
         nbformat.validate(nb)
         nbformat.write(nb, nb_path)
-        html = export_html(nb, nb_path, args.html_dir)
+        try:
+            html = export_html(nb, nb_path, args.html_dir)
+        except Exception as exc:  # the notebook ran and was written; only its page is missing
+            failures.append(f"{rel}: HTML export failed: {exc}")
+            print(f"[notebooks] FAILED {rel}: written, but the HTML export failed: {exc}", file=sys.stderr, flush=True)
+            continue
         print(f"[notebooks] {rel}: ok in {elapsed:.1f} s -> written; HTML {os.path.relpath(html, REPO)}", flush=True)
     print(f"[notebooks] total {time.time() - total:.1f} s", flush=True)
     if failures:

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadRun } from "../src/sweep/aggregate";
-import { allFigures, crossoverRows, intensityForRows, isSkipped, PaperFigure, speedupFigure } from "../src/figures/paper";
+import { allFigures, bandwidthVsHqFigure, crossoverRows, MEMORY_BOUND_MAX_HQ, intensityForRows, isSkipped, PaperFigure, speedupFigure } from "../src/figures/paper";
 import { drawFigures } from "../src/figures/cli";
 import { chromiumAvailable, chromiumPath } from "../src/figures/render";
 import { arithmeticIntensity, ridgePoint } from "../src/roofline/accounting";
@@ -22,7 +22,7 @@ describe("figures/paper from a synthetic run", function () {
 
   it("builds all six figures with captions naming GPU and date and units on every axis", () => {
     const figs = allFigures(loadRun(dir));
-    assert.deepStrictEqual(figs.map((f) => f.name), ["roofline", "bandwidth-vs-sk", "tflops-vs-hq-sq", "kernel-ladder", "speedup-over-baselines", "latency-vs-batch"]);
+    assert.deepStrictEqual(figs.map((f) => f.name), ["roofline", "bandwidth-vs-hq", "bandwidth-vs-sk", "tflops-vs-hq-sq", "kernel-ladder", "speedup-over-baselines", "latency-vs-batch"]);
     for (const f of figs) {
       assert.ok(!isSkipped(f), `${f.name}: ${isSkipped(f) ? f.skipped : ""}`);
       const p = f as PaperFigure;
@@ -32,6 +32,38 @@ describe("figures/paper from a synthetic run", function () {
       assert.match(lay.yaxis.title.text, /\(.+\)$/, `${f.name} y axis has a unit`);
       assert.ok(p.spec.data.length > 0);
       assert.ok(p.source.includes(dir));
+      assert.match(p.claim, /\d/, `${f.name}: its claim carries the run's numbers`);
+    }
+  });
+
+  it("draws the memory-bound figure at h_q <= 64 with the copy ceiling, and says FlashMLA is not in the run", () => {
+    const run = loadRun(dir);
+    const f = bandwidthVsHqFigure(run) as PaperFigure;
+    const traces = f.spec.data as { name: string; x: number[]; y: number[] }[];
+    const pts = traces.filter((t) => !/bandwidth/.test(t.name));
+    assert.ok(pts.length > 0 && pts.every((t) => t.x.every((h) => h <= MEMORY_BOUND_MAX_HQ)), JSON.stringify(pts.map((t) => t.x)));
+    const copy = traces.find((t) => /measured copy bandwidth/.test(t.name))!;
+    assert.strictEqual(copy.y[0], run.measured.copyGBps);
+    assert.ok(!traces.some((t) => /FlashMLA/.test(t.name)));
+    assert.match(f.caption, /FlashMLA: not in this run \(import flash_mla failed/);
+    const best = Math.max(...pts.flatMap((t) => t.y));
+    assert.ok(f.claim.includes(`${best.toFixed(0)} GB/s`), f.claim);
+  });
+
+  it("draws FlashMLA's points in the memory-bound figure when the run has them", async () => {
+    const d2 = await makeSyntheticRun({ flashmla: true });
+    try {
+      const run = loadRun(d2);
+      const f = bandwidthVsHqFigure(run) as PaperFigure;
+      const flash = (f.spec.data as { name: string; x: number[] }[]).filter((t) => /FlashMLA/.test(t.name));
+      // The fixture measures FlashMLA side by side on the bench grid, which holds ours's shape (b=128, s_k=8192 fixed) at h_q 16, 32, 64.
+      const rows = run.agg.filter((r) => r.impl === "flashmla" && r.sQ === 1 && r.hKv === 1 && r.hQ <= MEMORY_BOUND_MAX_HQ && r.b === 128 && r.meanSk === 8192 && r.skDist === "fixed" && r.n > r.nError);
+      assert.ok(rows.length > 0, "the fixture has FlashMLA at the drawn shape");
+      assert.strictEqual(flash.length, 1, "one FlashMLA series at the shape ours is drawn at");
+      assert.deepStrictEqual(flash[0].x, [...new Set(rows.map((r) => r.hQ))].sort((a, b) => a - b), "one point per h_q");
+      assert.match(f.caption, /FlashMLA: the same shapes in this run \(side by side/);
+    } finally {
+      fs.rmSync(path.dirname(d2), { recursive: true, force: true });
     }
   });
 
@@ -62,7 +94,7 @@ describe("figures/paper from a synthetic run", function () {
     const htmlOnly = !chromiumAvailable();
     if (htmlOnly) console.warn(`    static formats not checked: no Chromium at ${chromiumPath()} (apt-get install chromium)`);
     const m = await drawFigures({ dataDir: dir, outDir: out, htmlOnly, log: () => undefined });
-    assert.strictEqual(m.figures.length, 6);
+    assert.strictEqual(m.figures.length, 7);
     for (const f of m.figures) {
       assert.ok(!("skipped" in f));
       assert.ok(fs.existsSync(path.join(out, `${f.name}.html`)));
@@ -73,6 +105,13 @@ describe("figures/paper from a synthetic run", function () {
       }
     }
     assert.ok(fs.existsSync(path.join(out, "figures.json")) && fs.existsSync(path.join(out, "index.html")));
+    // The index: per figure a thumbnail (its PNG) where drawn, and the claim it supports.
+    const index = fs.readFileSync(path.join(out, "index.html"), "utf8");
+    for (const f of m.figures) {
+      if ("skipped" in f) continue;
+      assert.ok(index.includes(f.claim.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")), `${f.name}: claim on the index`);
+      if (!htmlOnly) assert.ok(index.includes(`<img src="${f.name}.png"`), `${f.name}: thumbnail on the index`);
+    }
     if (process.env.MLA_KEEP_FIGURES) fs.cpSync(out, process.env.MLA_KEEP_FIGURES, { recursive: true });
     fs.rmSync(out, { recursive: true });
   });

@@ -11,6 +11,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import * as vm from "vm";
 
 const NOTEBOOK_DIR = path.resolve(__dirname, "..", "..", "notebooks");
 /** Notebooks that must exist; later ones are picked up by the NN-*.ipynb pattern. */
@@ -96,6 +97,16 @@ export function notebookProblems(nb: unknown): string[] {
       if (out.output_type === "error") problems.push(`${at}: error output ${String(out.ename)}: ${String(out.evalue)}`);
       if (out.output_type === "stream" && out.name === "stderr") problems.push(`${at}: stderr: ${text(out.text).slice(0, 200)}`);
       if (out.output_type === "stream" && /^FAIL /m.test(text(out.text))) problems.push(`${at}: a numeric check printed FAIL`);
+      // A chart's script loads plotly.js from the repository, never a CDN: offline, the page still works.
+      const url = /\bhttps?:\/\/(?!www\.w3\.org\/)[^\s"'<>]+/.exec(text(((out.data ?? {}) as Json)["text/html"]));
+      if (url) problems.push(`${at}: HTML output reaches the network (${url[0]})`);
+      for (const m of text(((out.data ?? {}) as Json)["text/html"]).matchAll(/<script[^>]*>([\s\S]*?)<\/script>/gi)) {
+        try {
+          new vm.Script(m[1]);
+        } catch (e) {
+          problems.push(`${at}: a script in the HTML output does not parse: ${(e as Error).message}`);
+        }
+      }
       if (isPlotlyOutput(out)) {
         const p = staticImageProblem((outputs as Json[])[k + 1]);
         if (p) problems.push(`${at}: Plotly chart ${p}`);
@@ -159,6 +170,8 @@ describe("notebooks: the structural checker", () => {
     ["a Plotly chart followed by a broken PNG", (nb) => ((nb.cells[2].outputs as Json[])[1].data = { "image/png": "aGVsbG8=" }), /not a plausible PNG/],
     ["a Plotly mime bundle with no static twin", (nb) => (nb.cells[2].outputs = [{ output_type: "display_data", metadata: {}, data: { "application/vnd.plotly.v1+json": {} } }]), /Plotly chart/],
     ["an import of ../src", (nb) => (nb.cells[1].source = 'import { x } from "../src/mla/model";'), /imports \.\.\/src\//],
+    ["a chart that loads plotly.js from a CDN", (nb) => ((nb.cells[2].outputs as Json[])[0].data = { "text/html": '<script src="https://cdn.plot.ly/plotly-3.0.0.min.js"></script><script>Plotly.newPlot(el, d, l);</script>' }), /reaches the network \(https:\/\/cdn\.plot\.ly/],
+    ["a chart script that does not parse", (nb) => ((nb.cells[2].outputs as Json[])[0].data = { "text/html": "<script>var m = /^(.*?)/(?:lab/tree)/.exec(p); Plotly.newPlot(el, d, l);</script>" }), /does not parse/],
     ["duplicate cell ids", (nb) => (nb.cells[2].id = "b"), /duplicate id b/],
   ];
   for (const [what, mutate, expected] of cases) {
@@ -251,4 +264,26 @@ describe("notebooks: committed notebooks", () => {
       assert.ok(outs.some((o) => o.output_type === "stream" && /^ok {2}/m.test(text(o.text))), `${name}: no passing numeric check (expectClose / expectTrue) in its outputs`);
     });
   }
+});
+
+describe("notebooks: where a chart loads plotly.js from when the page lacks it", () => {
+  // The loader of the committed chart outputs (notebooks/helpers.ts interactiveHtml), run on a fake location.
+  const chart = committedNotebooks()
+    .flatMap((n) => (JSON.parse(fs.readFileSync(path.join(NOTEBOOK_DIR, n), "utf8")) as { cells: Json[] }).cells)
+    .flatMap((c) => (Array.isArray(c.outputs) ? (c.outputs as Json[]) : []))
+    .map((o) => text(((o.data ?? {}) as Json)["text/html"]))
+    .find((h) => h.includes('class="mla-figure"'));
+  const urlFor = (protocol: string, pathname: string): string => {
+    const fn = /function plotlyUrl\(\) \{[\s\S]*?\n {2}\}/.exec(chart ?? "");
+    assert.ok(fn, "a committed chart output defines plotlyUrl()");
+    return vm.runInNewContext(`${fn![0]}; plotlyUrl()`, { location: { protocol, pathname } }) as string;
+  };
+  it("the repository's copy through Jupyter's /files/ route, never a CDN", () => {
+    assert.strictEqual(urlFor("http:", "/lab/tree/notebooks/05-roofline.ipynb"), "/files/notebooks/../figures/plotly.min.js");
+    assert.strictEqual(urlFor("https:", "/user/me/lab/tree/notebooks/01-from-mha-to-mla.ipynb"), "/user/me/files/notebooks/../figures/plotly.min.js");
+    assert.strictEqual(urlFor("http:", "/notebooks/notebooks/02-reference-decoder.ipynb"), "/files/notebooks/../figures/plotly.min.js");
+  });
+  it("relative to a page written beside the notebooks (nbconvert's default output folder)", () => {
+    assert.strictEqual(urlFor("file:", "/home/me/mla/notebooks/05-roofline.html"), "../figures/plotly.min.js");
+  });
 });

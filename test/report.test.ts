@@ -2,7 +2,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { loadRun } from "../src/sweep/aggregate";
-import { keyNumbers, reportMarkdown } from "../src/report/report";
+import { keyNumbers, reportMarkdown, targetsSection } from "../src/report/report";
+import { verdicts } from "../src/bench/targets";
 import { FIXTURE_GPU, makeSyntheticRun } from "./figures-fixture";
 
 describe("report", function () {
@@ -41,6 +42,32 @@ describe("report", function () {
     assert.match(md, /\| quantity \| this run \| recorded \(`2026-11-21-synthetic-h100`\) \| unit \| source \(this run\) \|/);
     assert.match(md, /\*\*Measured now\*\*/);
     fs.rmSync(path.dirname(other), { recursive: true, force: true });
+  });
+
+  it("lists the ladder's rungs in numeric order (v1, v2, ..., v10, v11), the baseline first", () => {
+    const ladder = keyNumbers(loadRun(dir)).filter((k) => k.id.startsWith("ladder.") && /h_q=128, s_q=2/.test(k.quantity));
+    const versions = ladder.map((k) => (/: ours v(\d+)/.exec(k.quantity) ?? [])[1]).filter((v) => v !== undefined).map(Number);
+    assert.ok(versions.length >= 10, JSON.stringify(versions));
+    assert.deepStrictEqual(versions, [...versions].sort((a, b) => a - b));
+    assert.match(ladder[0].quantity, /PyTorch/);
+  });
+
+  it("states the performance targets with their verdicts, and FlashMLA beside ours where the run has it", async () => {
+    const run = loadRun(dir);
+    const md = reportMarkdown({ run, mode: "recorded" });
+    const vs = verdicts(run);
+    assert.ok(vs.some((v) => v.best), "the fixture measures the targets sweep");
+    assert.ok(md.includes(`${vs.filter((v) => v.met).length} of ${vs.length} targets met on ${FIXTURE_GPU}`));
+    for (const v of vs) assert.ok(md.includes(`| ${v.target.replace(/\|/g, "\\|")} |`), v.target);
+    assert.match(md, /## Performance targets[\s\S]*FlashMLA: not in this run\./);
+    const d2 = await makeSyntheticRun({ flashmla: true });
+    try {
+      const withFlash = targetsSection(loadRun(d2)).join("\n");
+      const measured = loadRun(d2).agg.some((r) => r.impl === "flashmla" && r.n > r.nError && r.b === 128 && r.hQ === 128 && r.sQ === 2);
+      if (measured) assert.match(withFlash, /TFLOP\/s \(FlashMLA/);
+    } finally {
+      fs.rmSync(path.dirname(d2), { recursive: true, force: true });
+    }
   });
 
   it("validates its arguments", () => {

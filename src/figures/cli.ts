@@ -18,7 +18,7 @@ import { projectRoot } from "../sweep/provenance";
 import { ProgressSink, stderrProgress } from "../sweep/runner";
 import { runContext } from "../analysis/run";
 import { allFigures, FigureResult, isSkipped } from "./paper";
-import { chromiumAvailable, chromiumPath, FigureRenderer, PLOTLY_FILE, StaticFormat, writeFigure } from "./render";
+import { chromiumAvailable, chromiumPath, FigureRenderer, SHARED_FILES, StaticFormat, writeFigure } from "./render";
 import { cwdRelative, parseCli, runCli } from "../cli-entry";
 
 export interface FigureManifest {
@@ -30,7 +30,7 @@ export interface FigureManifest {
   runCommit?: string;
   /** files every page needs (the Plotly bundle) */
   shared: string[];
-  figures: ({ name: string; title: string; caption: string; files: string[]; source: string } | { name: string; title: string; skipped: string })[];
+  figures: ({ name: string; title: string; caption: string; claim: string; files: string[]; source: string } | { name: string; title: string; skipped: string })[];
 }
 
 export interface DrawOptions {
@@ -59,7 +59,7 @@ export async function drawFigures(o: DrawOptions): Promise<FigureManifest> {
   const date = new Date(prov.date);
   fs.mkdirSync(o.outDir, { recursive: true });
   const renderer = o.htmlOnly ? undefined : new FigureRenderer();
-  const manifest: FigureManifest = { schema: "mla-figures/2", run: o.dataDir, runId: run.runId, runDate: prov.date, runCommit: prov.gitCommit, shared: [PLOTLY_FILE], figures: [] };
+  const manifest: FigureManifest = { schema: "mla-figures/2", run: o.dataDir, runId: run.runId, runDate: prov.date, runCommit: prov.gitCommit, shared: SHARED_FILES.map((f) => f.name), figures: [] };
   const kinds = o.htmlOnly ? "html" : ["html", ...(o.formats ?? ["svg", "png", "pdf"])].join(", ");
   progress.start(figs.length, `drawing ${figs.length} figures (${kinds}) from ${o.dataDir} into ${o.outDir}`);
   let done = 0;
@@ -85,7 +85,7 @@ export async function drawFigures(o: DrawOptions): Promise<FigureManifest> {
       }).catch((e) => {
         throw new Error(`figure ${f.name}: ${(e as Error).message}`);
       });
-      manifest.figures.push({ name: f.name, title: f.title, caption: f.caption, files: files.map((p) => path.basename(p)), source: f.source });
+      manifest.figures.push({ name: f.name, title: f.title, caption: f.caption, claim: f.claim, files: files.map((p) => path.basename(p)), source: f.source });
       progress.update(done, `wrote ${files.map((p) => path.basename(p)).join(", ")}`, skipped);
     }
   } finally {
@@ -101,17 +101,24 @@ function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-function indexHtml(m: FigureManifest): string {
+/** The figure index: a thumbnail of each figure (its PNG, where drawn), the claim it supports, its caption and files. */
+export function indexHtml(m: FigureManifest): string {
   const items = m.figures
-    .map((f) =>
-      "skipped" in f
-        ? `<li><b>${esc(f.title)}</b>: not drawn (${esc(f.skipped)})</li>`
-        : `<li><a href="${esc(f.name)}.html"><b>${esc(f.title)}</b></a> [${f.files.filter((x) => !x.endsWith(".html")).map((x) => `<a href="${esc(x)}">${esc(x.split(".").pop()!)}</a>`).join(" ")}]<br><small>${esc(f.caption)}</small></li>`,
-    )
+    .map((f) => {
+      if ("skipped" in f) return `<li class="skipped"><h2>${esc(f.title)}</h2><p>Not drawn: ${esc(f.skipped)}</p></li>`;
+      const png = f.files.find((x) => x.endsWith(".png"));
+      const thumb = png ? `<a href="${esc(f.name)}.html"><img src="${esc(png)}" alt="${esc(f.title)}" width="240" loading="lazy"></a>` : "";
+      const files = f.files.map((x) => `<a href="${esc(x)}">${esc(x.split(".").pop()!)}</a>`).join(" ");
+      return `<li>${thumb}<div><h2><a href="${esc(f.name)}.html">${esc(f.title)}</a></h2><p class="claim">${esc(f.claim)}</p><p><small>${esc(f.caption)}</small></p><p>${files}</p></div></li>`;
+    })
     .join("\n");
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Figures: ${esc(m.runId)}</title>
-<style>body{font-family:sans-serif;max-width:50em;margin:2em auto;line-height:1.4}li{margin-bottom:1em}</style></head><body>
-<h1>Figures from run ${esc(m.runId)}</h1><p>Data: <code>${esc(m.run)}</code>, measured ${esc(m.runDate.slice(0, 10))}${m.runCommit ? ` at commit <code>${esc(m.runCommit.slice(0, 7))}</code>` : ""}.</p><ul>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;line-height:1.4}ul{list-style:none;padding:0}
+li{display:flex;gap:1em;align-items:flex-start;margin-bottom:1.5em;border-bottom:1px solid #ddd;padding-bottom:1em}
+li img{border:1px solid #ccc;flex:none}h2{font-size:1.1em;margin:0 0 .3em}.claim{font-weight:bold;margin:.3em 0}
+@media (max-width:40em){li{flex-direction:column}}</style></head><body>
+<h1>Figures from run ${esc(m.runId)}</h1><p>Data: <code>${esc(m.run)}</code>, measured ${esc(m.runDate.slice(0, 10))}${m.runCommit ? ` at commit <code>${esc(m.runCommit.slice(0, 7))}</code>` : ""}. Each figure: the claim it supports (its numbers from this run), its caption, and the interactive page (click the thumbnail) with SVG, PNG and PDF versions.</p><ul>
 ${items}
 </ul></body></html>
 `;

@@ -31,6 +31,8 @@ export interface PaperFigure {
   spec: FigureSpec;
   /** which rows of which files the figure plots (for the report's provenance) */
   source: string;
+  /** the claim the figure supports, one sentence with its numbers from the run (the figure index shows it) */
+  claim: string;
 }
 
 export interface SkippedFigure {
@@ -149,6 +151,13 @@ export function rooflineFigure(run: LoadedRun): FigureResult {
   }
   const ridges = [ctx.measured, ctx.sheet].filter((c): c is Ceilings => c !== undefined).map((c) => ridgePoint(c));
   const cap = caption(ctx.provenance, ceilingNote(ctx));
+  const roofFrac = (r: AggRow): number => (r.tflopsMedian * 1e12) / Math.min(ctx.best!.flops, r.intensity * ctx.best!.bandwidth);
+  const top = rows.filter((r) => r.impl === "ours").reduce<AggRow | undefined>((a, r) => (!a || roofFrac(r) > roofFrac(a) ? r : a), undefined);
+  const over = rows.filter((r) => roofFrac(r) > 1).length;
+  const under = over === 0 ? `All ${rows.length} configurations lie under` : `${over} of ${rows.length} configurations lie above`;
+  const claim = top
+    ? `${under} the ${ctx.bestIsMeasured ? "measured" : "datasheet"} roofline of this GPU; the closest of ours, ${top.label} at ${top.intensity.toFixed(0)} FLOP/byte, attains ${(100 * roofFrac(top)).toFixed(0)}% of it.`
+    : `${under} the roofline of this GPU.`;
   const layout = paperLayout({
     x: { quantity: "arithmetic intensity", unit: "FLOP/byte", log: true },
     y: { quantity: "attained rate", unit: "TFLOP/s", log: true },
@@ -156,7 +165,7 @@ export function rooflineFigure(run: LoadedRun): FigureResult {
     height: 340,
   });
   layout.shapes = ridges.map((r) => ({ type: "line", xref: "x", yref: "paper", x0: r, x1: r, y0: 0, y1: 1, line: { color: "#bbb", width: 1, dash: "dot" } }));
-  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
+  return { name, title, caption: cap, claim, spec: { data, layout }, source: sourceOf(run, rows) };
 }
 
 // ---------------------------------------------------------------- bandwidth vs s_k
@@ -200,7 +209,107 @@ export function bandwidthVsSkFigure(run: LoadedRun): FigureResult {
     y: { quantity: "achieved bandwidth", unit: "GB/s", range: [0, Math.max(...rows.map((r) => r.gbpsMax), ctx.sheet ? ctx.sheet.bandwidth / 1e9 : 0, ctx.measured ? ctx.measured.bandwidth / 1e9 : 0) * 1.1] },
     caption: cap,
   });
-  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
+  const mine = rows.filter((r) => r.impl === "ours");
+  const gb = mine.map((r) => r.gbpsMedian);
+  const sks = mine.map((r) => r.meanSk);
+  const claim = mine.length
+    ? `At h_q=128 ours holds ${Math.min(...gb).toFixed(0)}-${Math.max(...gb).toFixed(0)} GB/s over cache lengths ${formatTick(Math.min(...sks))} to ${formatTick(Math.max(...sks))}.`
+    : "Bandwidth against cache length at h_q=128.";
+  return { name, title, caption: cap, claim, spec: { data, layout }, source: sourceOf(run, rows) };
+}
+
+// ---------------------------------------------------------------- memory-bound: bandwidth vs h_q
+/** The largest h_q drawn in the memory-bound figure: up to 64 query rows per KV head the step stays well under the ridge. */
+export const MEMORY_BOUND_MAX_HQ = 64;
+
+/** Why FlashMLA is absent from a run, from its baselines.json (or that it was not checked). */
+function flashmlaAbsence(run: LoadedRun): string {
+  const note = (run.baselineNotes as Record<string, { available?: boolean; reason?: string }>).flashmla;
+  if (!note) return "FlashMLA: not in this run (not checked; see baselines.json).";
+  return `FlashMLA: not in this run${note.reason ? ` (${note.reason})` : ""}.`;
+}
+
+export function bandwidthVsHqFigure(run: LoadedRun): FigureResult {
+  checkRun("bandwidthVsHqFigure", run);
+  const name = "bandwidth-vs-hq";
+  const title = `Memory-bound decoding: bandwidth vs query heads (h_q ≤ ${MEMORY_BOUND_MAX_HQ})`;
+  const memBound = (r: AggRow): boolean => r.sQ === 1 && r.hKv === 1 && r.hQ <= MEMORY_BOUND_MAX_HQ;
+  // Ours from libmla's own loop: the heads sweep (what a caller gets) and the targets sweep (every rung, the
+  // fastest drawn), at fixed lengths. FlashMLA wherever the run measured it at such a shape (side by side first).
+  const ours = oursPerConfig([...rowsOf(run, SWEEPS.heads), ...rowsOf(run, SWEEPS.targets)].filter((r) => memBound(r) && r.skDist === "fixed")).filter((r) => r.impl === "ours");
+  if (ours.length === 0) return { name, title, skipped: `no successful rows of ours at s_q=1, h_kv=1, h_q <= ${MEMORY_BOUND_MAX_HQ}, fixed lengths (sweeps ${SWEEPS.heads}, ${SWEEPS.targets})` };
+  // FlashMLA at the shapes ours is drawn at, one row per shape and h_q: side by side (graph replay, then
+  // eager) before a run of its own, as everywhere else FlashMLA is compared with ours.
+  const shapeKey = (r: AggRow): string => `${r.b}|${r.meanSk}|${r.skDist}`;
+  const oursKeys = new Set(ours.map(shapeKey));
+  const rank = (r: AggRow): number => (r.timing === "graph" ? 0 : r.timing === "events" ? 1 : 2);
+  const flashAll = run.agg.filter((r) => isMeasured(r) && r.impl === "flashmla" && memBound(r));
+  const flashBy = new Map<string, AggRow>();
+  for (const r of flashAll) {
+    const k = `${shapeKey(r)}|${r.hQ}`;
+    const prev = flashBy.get(k);
+    if (oursKeys.has(shapeKey(r)) && (!prev || rank(r) < rank(prev))) flashBy.set(k, r);
+  }
+  const flash = [...flashBy.values()];
+  const per = [...ours, ...flash];
+  const ctx = runContext(run);
+  const xs = per.map((r) => r.hQ);
+  const ticks = pow2Ticks(xs);
+  const xr: [number, number] = [ticks[0] / 1.4, ticks[ticks.length - 1] * 1.4];
+  const data: object[] = [];
+  const hline = (y: number, label: string, dash: string, color: string): void => {
+    data.push({ type: "scatter", mode: "lines", name: label, x: xr, y: [y, y], line: { color, dash, width: 1.5 }, hoverinfo: "name" });
+  };
+  if (ctx.measured) hline(ctx.measured.bandwidth / 1e9, `measured copy bandwidth, ${(ctx.measured.bandwidth / 1e9).toFixed(0)} GB/s`, "solid", OKABE_ITO.black);
+  if (ctx.sheet) hline(ctx.sheet.bandwidth / 1e9, `datasheet bandwidth, ${(ctx.sheet.bandwidth / 1e9).toFixed(0)} GB/s`, "dash", "#777777");
+  const shapeOf = (r: AggRow): string => `b=${r.b}, s_k=${formatTick(r.meanSk)}${r.skDist === "fixed" ? "" : " varlen"}`;
+  // The shape every series of ours shares goes to the caption; a series of another shape names its own.
+  const oursShapes = [...new Set(ours.map(shapeOf))];
+  const common = oursShapes.length === 1 ? oursShapes[0] : undefined;
+  // One series per sweep (and one for FlashMLA): a configuration's kernel is in its hover text and the caption.
+  const groups = new Map<string, AggRow[]>();
+  for (const r of per) {
+    const k = r.impl === "flashmla" ? `FlashMLA|${r.b}|${r.meanSk}|${r.skDist}` : r.sweep;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  let i = 0;
+  for (const [key, rs0] of groups) {
+    const rs = [...rs0].sort((a, b) => a.hQ - b.hQ || a.meanSk - b.meanSk);
+    const labels = [...new Set(rs.map((r) => r.label))];
+    const isFlash = rs[0].impl === "flashmla";
+    const shapes = [...new Set(rs.map(shapeOf))];
+    const shape = shapes.length === 1 && shapes[0] === common ? "" : ` (${shapes.join("; ")})`;
+    const who = isFlash ? labels.join(" / ") : labels.length === 1 ? labels[0] : "ours, fastest rung per h_q";
+    const color = isFlash ? OKABE_ITO.vermillion : colorFor(i === 1 ? 2 : i);
+    data.push({
+      type: "scatter",
+      mode: "lines+markers",
+      name: isFlash ? `${who}${shape}` : `${who}, ${key} sweep${shape}`,
+      x: rs.map((r) => r.hQ),
+      y: rs.map((r) => r.gbpsMedian),
+      error_y: errorBars(rs.map((r) => r.gbpsMedian), rs.map((r) => r.gbpsMin), rs.map((r) => r.gbpsMax)),
+      line: { color, dash: isFlash ? "dash" : dashFor(i), width: 2 },
+      marker: { color, symbol: isFlash ? "x" : markerFor(i), size: 7 },
+      text: rs.map(hover),
+      hovertemplate: "%{text}<extra></extra>",
+    });
+    if (!isFlash) i++;
+  }
+  const best = ours.reduce((a, b) => (b.gbpsMedian > a.gbpsMedian ? b : a));
+  const frac = ctx.measured ? ` (${((100 * best.gbpsMedian * 1e9) / ctx.measured.bandwidth).toFixed(0)}% of the measured copy bandwidth)` : "";
+  const cap = caption(
+    ctx.provenance,
+    `${common ? `${common}, ` : ""}s_q=1, h_kv=1, fixed lengths; medians, bars min-max. Best: ${best.label} at h_q=${best.hQ}, ${best.gbpsMedian.toFixed(0)} GB/s${frac}. ${flash.length ? `FlashMLA: the same shapes in this run${flash.some((r) => rank(r) < 2) ? " (side by side with ours where so measured)" : ""}.` : flashAll.length ? "FlashMLA: in this run, but not at these shapes (REPORT.md compares it side by side)." : flashmlaAbsence(run)}`,
+  );
+  const yMax = Math.max(...per.map((r) => r.gbpsMax), ctx.sheet ? ctx.sheet.bandwidth / 1e9 : 0, ctx.measured ? ctx.measured.bandwidth / 1e9 : 0) * 1.08;
+  const layout = paperLayout({
+    x: { quantity: "query heads h_q", unit: "heads", log: true, tickvals: ticks, range: [Math.log10(xr[0]), Math.log10(xr[1])] },
+    y: { quantity: "achieved bandwidth", unit: "GB/s", range: [0, yMax] },
+    caption: cap,
+    height: 400,
+  });
+  const claim = `At h_q ≤ ${MEMORY_BOUND_MAX_HQ} decoding is memory-bound: ${best.label} moves ${best.gbpsMedian.toFixed(0)} GB/s at h_q=${best.hQ}${frac}.`;
+  return { name, title, caption: cap, claim, spec: { data, layout }, source: sourceOf(run, per) };
 }
 
 // ---------------------------------------------------------------- TFLOPS vs h_q * s_q
@@ -270,7 +379,9 @@ export function tflopsVsRowsFigure(run: LoadedRun): FigureResult {
     caption: cap,
     height: 340,
   });
-  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
+  const peak = rows.filter((r) => r.impl === "ours").reduce<AggRow | undefined>((a, r) => (!a || r.tflopsMedian > a.tflopsMedian ? r : a), undefined);
+  const claim = `${cross ? `The step turns compute-bound near h_q·s_q ≈ ${cross.toFixed(0)} query rows per KV head` : "Compute rate against query rows per KV head"}${peak ? `; ours peaks at ${peak.tflopsMedian.toFixed(0)} TFLOP/s (${peak.label}, h_q·s_q=${rowsPerHead(peak)})` : ""}.`;
+  return { name, title, caption: cap, claim, spec: { data, layout }, source: sourceOf(run, rows) };
 }
 
 /** Intensity of a step with `rows` = h_q*s_q query rows on one KV head, cache length sk (b cancels). */
@@ -318,10 +429,9 @@ export function ladderFigure(run: LoadedRun): FigureResult {
   });
   const order = (r: AggRow): number => (r.impl === "ours" ? Number(r.kernelVersion) : r.impl === "flashmla" ? 1e6 : -1);
   const labels = [...new Map([...rows].sort((a, b) => order(a) - order(b)).map((r) => [r.label, r])).keys()];
-  // Multi-line tick labels stay horizontal and apart at single-column width:
-  // "v4<br>wgmma_<br>split" (a kernel name breaks after each underscore).
-  const tick = (l: string): string =>
-    l.replace(/^ours v(\d+) \((.*)\)$/, (_m, v: string, n: string) => `v${v}<br>${n.replace(/_/g, "_<br>")}`).replace(/^PyTorch \(eager\)$/, "PyTorch<br>eager");
+  // Horizontal bars, one row per rung: at single-column width the rung names ("v4 wgmma_split") are
+  // y tick labels on one line each, and the value labels sit past the bars' ends inside the plot.
+  const tick = (l: string): string => l.replace(/^ours v(\d+) \((.*)\)$/, "v$1 $2").replace(/^PyTorch \(eager\)$/, "PyTorch eager");
   const data: object[] = configs.map((cid, i) => {
     const rs = labels.map((l) => rows.find((r) => r.configId === cid && r.label === l));
     const frac = rs.map((r) => (r ? fraction(r) : NaN));
@@ -329,58 +439,68 @@ export function ladderFigure(run: LoadedRun): FigureResult {
     const bound = first.intensity < ridgePoint(ceil) ? "memory-bound" : "compute-bound";
     return {
       type: "bar",
-      name: `${bound}: h_q=${first.hQ}, s_q=${first.sQ}, s_k=${first.meanSk} (${first.intensity.toFixed(0)} FLOP/B)`,
-      x: labels.map(tick),
-      y: frac,
+      orientation: "h",
+      name: `${bound}: h_q=${first.hQ}, s_q=${first.sQ}, s_k=${formatTick(first.meanSk)}`,
+      y: labels.map(tick),
+      x: frac,
       marker: { color: colorFor(i), line: { color: "#000", width: 0.5 } },
       text: rs.map((r) => (r ? (bound === "memory-bound" ? `${r.gbpsMedian.toFixed(0)} GB/s` : `${r.tflopsMedian.toFixed(0)} TF/s`) : "")),
       textposition: "outside",
-      textangle: -90,
       cliponaxis: false,
-      textfont: { size: 9 },
+      textfont: { size: 8 },
       customdata: rs.map((r) => (r ? hover(r) : "not measured")),
-      hovertemplate: "%{customdata}<br>%{y:.1f}% of roofline<extra></extra>",
+      hovertemplate: "%{customdata}<br>%{x:.1f}% of roofline<extra></extra>",
     };
   });
-  // FlashMLA on each configuration: a dashed line across the rungs, in the configuration's colour.
+  // FlashMLA on each configuration: a dashed vertical line across the rungs, in the configuration's colour.
   const refs: object[] = [];
   configs.forEach((cid, i) => {
     const f = flashmla.find((r) => r.configId === cid);
     if (!f || labels.length === 0) return;
-    const y = fraction(f);
+    const x = fraction(f);
     const bound = f.intensity < ridgePoint(ceil) ? "memory-bound" : "compute-bound";
     refs.push({
       type: "scatter",
       mode: "lines",
-      name: `${f.label}, ${bound}: ${y.toFixed(0)}%`,
-      x: [tick(labels[0]), tick(labels[labels.length - 1])],
-      y: [y, y],
+      name: `${f.label}, ${bound}: ${x.toFixed(0)}%`,
+      y: [tick(labels[0]), tick(labels[labels.length - 1])],
+      x: [x, x],
       line: { color: colorFor(i), dash: "dash", width: 1.5 },
-      hovertemplate: `${hover(f)}<br>${y.toFixed(1)}% of roofline<extra></extra>`,
+      hovertemplate: `${hover(f)}<br>${x.toFixed(1)}% of roofline<extra></extra>`,
     });
   });
   data.push(...refs);
   const cap = caption(
     ctx.provenance,
-    `Roofline time from ${ctx.bestIsMeasured ? "measured" : "datasheet"} ceilings; labels: median GB/s (memory-bound) or TFLOP/s (compute-bound).${refs.length ? " Dashed: FlashMLA on the same configuration." : ""}`,
+    `Roofline time from ${ctx.bestIsMeasured ? "measured" : "datasheet"} ceilings; b=128, h_kv=1; labels: median GB/s (memory-bound) or TFLOP/s (compute-bound).${refs.length ? " Dashed: FlashMLA on the same configuration." : ""}`,
   );
   const layout = paperLayout({
-    x: { quantity: "implementation", unit: "kernel version", category: true },
-    // headroom above 100% for the vertical value labels of the best rungs
-    y: { quantity: "roofline time / measured time", unit: "%", range: [0, 150] },
+    x: { quantity: "roofline time / measured time", unit: "%", range: [0, 135], tickvals: [0, 25, 50, 75, 100] },
+    y: { quantity: "implementation", unit: "kernel version", category: true },
     caption: cap,
-    // two-line tick labels ("v2" / "mma_sync")
-    captionOffset: 80,
-    height: 340,
+    // a bar per configuration, each at least as tall as its 8 px value label
+    height: 150 + 30 * labels.length,
+    // the rung names take ~95 px left of the plot, where the caption starts
+    captionChars: Math.floor((400 - 110) / 5.4),
   });
   layout.barmode = "group";
+  layout.bargap = 0.2;
   layout.legend = { ...(layout.legend as object), font: { size: 9 } };
-  // Bar labels keep their size instead of shrinking to fit the bar width.
+  // Bar labels keep their size instead of shrinking to fit.
   layout.uniformtext = { minsize: 8, mode: "show" };
-  (layout.xaxis as Record<string, unknown>).tickangle = 0;
-  // smaller ticks once the ladder has more rungs than fit side by side at 10 pt
-  (layout.xaxis as Record<string, unknown>).tickfont = { size: labels.length > 7 ? 8 : 10 };
-  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
+  const yaxis = layout.yaxis as Record<string, unknown>;
+  yaxis.autorange = "reversed";
+  yaxis.tickfont = { size: 9 };
+  layout.shapes = [{ type: "line", xref: "x", yref: "paper", x0: 100, x1: 100, y0: 0, y1: 1, line: { color: "#999", width: 1, dash: "dot" } }];
+  const claimOf = (cid: string): string => {
+    const rs = rows.filter((r) => r.configId === cid && r.impl === "ours");
+    const v1 = rs.find((r) => r.kernelVersion === "1");
+    const top = rs.reduce((a, r) => (fraction(r) > fraction(a) ? r : a));
+    const bound = top.intensity < ridgePoint(ceil) ? "memory-bound" : "compute-bound";
+    return `${bound} (h_q=${top.hQ}, s_q=${top.sQ}) from ${v1 ? `${fraction(v1).toFixed(0)}% (v1)` : "the first rung"} to ${fraction(top).toFixed(0)}% (${tick(top.label)})`;
+  };
+  const claim = `Each rung's fraction of the roofline: ${configs.map(claimOf).join("; ")}.`;
+  return { name, title, caption: cap, claim, spec: { data, layout }, source: sourceOf(run, rows) };
 }
 
 // ---------------------------------------------------------------- speed-up over baselines
@@ -454,7 +574,14 @@ export function speedupFigure(run: LoadedRun): FigureResult {
   layout.shapes = [{ type: "line", xref: "x", yref: "paper", x0: 1, x1: 1, y0: 0, y1: 1, line: { color: "#000", width: 1, dash: "dot" } }];
   layout.barmode = "group";
   const used = lists.flat();
-  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, [...ours, ...all.filter((r) => r.impl !== "ours" && r.impl !== "flashmla"), ...used.filter((p) => p.base.impl === "flashmla").flatMap((p) => [p.base, p.o])]) };
+  const geo = (v: number[]): number => Math.exp(v.reduce((a, x) => a + Math.log(x), 0) / v.length);
+  const claim = lists
+    .filter((l) => l.length > 0)
+    .map((l) => `ours is ${geo(l.map((p) => p.speed)).toFixed(1)}× faster than ${l[0].base.label} (geometric mean over ${l.length} configurations, worst ${Math.min(...l.map((p) => p.speed)).toFixed(2)}×)`)
+    .join("; ")
+    .replace(/^o/, "O")
+    .concat(".");
+  return { name, title, caption: cap, claim, spec: { data, layout }, source: sourceOf(run, [...ours, ...all.filter((r) => r.impl !== "ours" && r.impl !== "flashmla"), ...used.filter((p) => p.base.impl === "flashmla").flatMap((p) => [p.base, p.o])]) };
 }
 
 function shortConfig(r: AggRow): string {
@@ -512,13 +639,17 @@ export function latencyVsBatchFigure(run: LoadedRun): FigureResult {
     y: { quantity: "latency per decode step", unit: "µs", log: true },
     caption: cap,
   });
-  return { name, title, caption: cap, spec: { data, layout }, source: sourceOf(run, rows) };
+  const lat = rows.filter((r) => r.impl === "ours").sort((a, b) => a.b - b.b);
+  const claim = lat.length
+    ? `A decode step of ours takes ${lat[0].usMedian.toFixed(1)} µs at b=${lat[0].b} and ${lat[lat.length - 1].usMedian.toFixed(1)} µs at b=${lat[lat.length - 1].b} (s_k=${r0.meanSk}, h_q=${r0.hQ}).`
+    : "Decode-step latency against batch size.";
+  return { name, title, caption: cap, claim, spec: { data, layout }, source: sourceOf(run, rows) };
 }
 
 /** Every paper figure, in the order the report lists them. */
 export function allFigures(run: LoadedRun): FigureResult[] {
   checkRun("allFigures", run);
-  return [rooflineFigure, bandwidthVsSkFigure, tflopsVsRowsFigure, ladderFigure, speedupFigure, latencyVsBatchFigure].map((f) => {
+  return [rooflineFigure, bandwidthVsHqFigure, bandwidthVsSkFigure, tflopsVsRowsFigure, ladderFigure, speedupFigure, latencyVsBatchFigure].map((f) => {
     try {
       return f(run);
     } catch (e) {

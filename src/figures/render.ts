@@ -59,17 +59,75 @@ export function plotlyBundlePath(): string {
 /** The file name, beside the pages, of the one copy of the bundle they all load. */
 export const PLOTLY_FILE = "plotly.min.js";
 
-/** Copies the bundle to dir/plotly.min.js unless an identical copy is there; returns its path. */
-export function writePlotlyBundle(dir: string): string {
-  if (typeof dir !== "string" || dir === "") throw new MlaArgumentError("writePlotlyBundle", "dir", "a non-empty path", dir);
-  const dest = path.join(dir, PLOTLY_FILE);
-  const src = fs.readFileSync(plotlyBundlePath());
+/**
+ * Absolute path of MathJax 3's self-contained TeX-to-SVG component (every TeX
+ * extension and the SVG glyph data in one file: nothing else is fetched).
+ */
+export function mathjaxBundlePath(): string {
+  return require.resolve("mathjax/es5/tex-svg-full.js");
+}
+
+/** The file name, beside the figure pages, of the one copy of MathJax (figures with TeX and the notebooks' HTML load it). */
+export const MATHJAX_FILE = "mathjax-tex-svg.js";
+
+/**
+ * Every file the pages of a figures folder share, and where each comes from
+ * (node_modules, pinned in package-lock.json): the two libraries, and
+ * MathJax's Apache-2.0 licence, which its minified bundle does not carry
+ * (plotly.js states its MIT licence in the bundle's header).
+ */
+export const SHARED_FILES: readonly { name: string; source: () => string }[] = [
+  { name: PLOTLY_FILE, source: plotlyBundlePath },
+  { name: MATHJAX_FILE, source: mathjaxBundlePath },
+  { name: "mathjax-LICENSE.txt", source: () => require.resolve("mathjax/LICENSE") },
+];
+
+/** Copies the file `source` to dir/name unless an identical copy is there; returns its path. */
+function writeSharedFile(fn: string, dir: string, name: string, source: string): string {
+  if (typeof dir !== "string" || dir === "") throw new MlaArgumentError(fn, "dir", "a non-empty path", dir);
+  const dest = path.join(dir, name);
+  const src = fs.readFileSync(source);
   if (!fs.existsSync(dest) || !fs.readFileSync(dest).equals(src)) {
     fs.mkdirSync(dir, { recursive: true });
     writeAtomic(dest, src);
   }
   return dest;
 }
+
+/** Copies the bundle to dir/plotly.min.js unless an identical copy is there; returns its path. */
+export function writePlotlyBundle(dir: string): string {
+  return writeSharedFile("writePlotlyBundle", dir, PLOTLY_FILE, plotlyBundlePath());
+}
+
+/** Copies MathJax to dir/mathjax-tex-svg.js unless an identical copy is there; returns its path. */
+export function writeMathjaxBundle(dir: string): string {
+  return writeSharedFile("writeMathjaxBundle", dir, MATHJAX_FILE, mathjaxBundlePath());
+}
+
+/** Writes every shared file (SHARED_FILES) into dir; returns their paths. */
+export function writeSharedFiles(dir: string): string[] {
+  return SHARED_FILES.map((f) => writeSharedFile("writeSharedFiles", dir, f.name, f.source()));
+}
+
+/** True when some string of the spec holds TeX between dollar signs (Plotly typesets it with MathJax). */
+export function specHasTex(spec: FigureSpec): boolean {
+  checkSpec("specHasTex", spec);
+  const found = (v: unknown): boolean =>
+    typeof v === "string" ? /\$[^$]+\$/.test(v) : Array.isArray(v) ? v.some(found) : typeof v === "object" && v !== null ? Object.values(v).some(found) : false;
+  return found(spec.data) || found(spec.layout);
+}
+
+/**
+ * The MathJax 3 configuration of every page that loads MathJax (figure pages
+ * with TeX, and the notebooks' HTML export through the template
+ * scripts/nbconvert/mla-offline, which a test holds to the same settings):
+ * $...$ and \(...\) inline, $$...$$ and \[...\] displayed, SVG output.
+ */
+export const MATHJAX_CONFIG = {
+  tex: { inlineMath: [["$", "$"], ["\\(", "\\)"]], displayMath: [["$$", "$$"], ["\\[", "\\]"]], processEscapes: true, tags: "ams" },
+  svg: { fontCache: "global" },
+  options: { enableMenu: false },
+};
 
 function checkSpec(fn: string, spec: unknown): FigureSpec {
   if (typeof spec !== "object" || spec === null) throw new MlaArgumentError(fn, "spec", "an object {data, layout, config?}", spec);
@@ -119,6 +177,8 @@ export function figureHtml(spec: FigureSpec, opts: { title?: string } = {}): str
     `<title>${escapeHtml(title)}</title>`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     "<style>html,body{margin:0;padding:0;background:#fff}#fig{width:100%;max-width:960px;height:min(80vh,640px);margin:0 auto}</style>",
+    // MathJax before Plotly, which typesets "$...$" labels with the MathJax it finds on the page.
+    ...(specHasTex(spec) ? [`<script>window.MathJax=${scriptJson(MATHJAX_CONFIG)};</script>`, `<script src="${MATHJAX_FILE}"></script>`] : []),
     `<script src="${PLOTLY_FILE}"></script>`,
     "</head><body>",
     '<div id="fig"></div>',
@@ -134,7 +194,8 @@ export function figureHtml(spec: FigureSpec, opts: { title?: string } = {}): str
   ].join("\n");
 }
 
-const CHROMIUM_ARGS = [
+/** How every headless Chromium of the project starts: no GPU, no background or component networking. */
+export const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -390,7 +451,7 @@ export interface WriteFigureOptions extends StaticOptions {
   renderer?: FigureRenderer;
 }
 
-/** Writes dir/name.html (and dir/plotly.min.js, which it loads) and dir/name.{svg,png,pdf}; returns the paths of the figure's own files. */
+/** Writes dir/name.html (and the shared files it may load: plotly.min.js, mathjax-tex-svg.js) and dir/name.{svg,png,pdf}; returns the paths of the figure's own files. */
 export async function writeFigure(spec: FigureSpec, dir: string, name: string, opts: WriteFigureOptions = {}): Promise<string[]> {
   checkSpec("writeFigure", spec);
   if (typeof dir !== "string" || dir === "") throw new MlaArgumentError("writeFigure", "dir", "a non-empty path", dir);
@@ -404,7 +465,7 @@ export async function writeFigure(spec: FigureSpec, dir: string, name: string, o
   fs.mkdirSync(dir, { recursive: true });
   const written: string[] = [];
   const htmlPath = path.join(dir, `${name}.html`);
-  writePlotlyBundle(dir);
+  writeSharedFiles(dir);
   writeAtomic(htmlPath, figureHtml(spec, { title: opts.title ?? name }));
   written.push(htmlPath);
   if (formats.length === 0) return written;

@@ -9,6 +9,7 @@ import * as path from "path";
 import { MlaArgumentError } from "../errors";
 import { isMeasured, oursPerConfig, runContext, sideBySide, SWEEPS } from "../analysis/run";
 import { comparisonMarkdown } from "../bench/flashmla";
+import { kernelText, TARGETS, verdicts } from "../bench/targets";
 import type { AggRow, LoadedRun } from "../sweep/aggregate";
 import type { FigureManifest } from "../figures/cli";
 import { ridgePoint, rooflineTimeSeconds } from "../roofline/accounting";
@@ -35,6 +36,13 @@ function maxBy<T>(xs: T[], f: (x: T) => number): T | undefined {
 
 function geomean(v: number[]): number {
   return Math.exp(v.reduce((a, x) => a + Math.log(x), 0) / v.length);
+}
+
+/** Rungs in numeric order (v1, v2, ..., v10), the baseline before them, FlashMLA and anything else after. */
+export function ladderOrder(r: Pick<AggRow, "impl" | "kernelVersion">): number {
+  if (r.impl === "torch") return -1;
+  if (r.impl === "ours") return Number(r.kernelVersion);
+  return r.impl === "flashmla" ? 1e6 : 2e6;
 }
 
 /** The numbers the paper quotes, computed from one run. Missing sweeps just yield fewer numbers. */
@@ -70,7 +78,7 @@ export function keyNumbers(run: LoadedRun): KeyNumber[] {
   }
 
   const ladder = ok.filter((r) => r.sweep === SWEEPS.ladder);
-  for (const r of ladder.sort((a, b) => a.intensity - b.intensity || a.label.localeCompare(b.label))) {
+  for (const r of ladder.sort((a, b) => a.intensity - b.intensity || ladderOrder(a) - ladderOrder(b))) {
     if (!ctx.best) break;
     const memBound = r.intensity < ridgePoint(ctx.best);
     const frac = (100 * rooflineTimeSeconds({ b: r.b, sQ: r.sQ, hQ: r.hQ, hKv: r.hKv, meanSk: r.actualMeanSk }, ctx.best)) / (r.usMedian * 1e-6);
@@ -168,6 +176,7 @@ export function reportMarkdown(o: ReportOptions): string {
     }
     L.push("");
   }
+  L.push(...targetsSection(run));
   L.push(
     "Rates use FlashMLA's FLOP and byte counts (src/roofline/accounting.ts) with the mean of the generated cache lengths; every value is the median over trials, each trial the mean of back-to-back calls timed with CUDA events.",
     "",
@@ -200,7 +209,7 @@ export function reportMarkdown(o: ReportOptions): string {
       if ("skipped" in f) L.push(`- **${f.title}**: not drawn (${f.skipped})`);
       else {
         const files = f.files.map((x) => `[${x.split(".").pop()}](${path.posix.join(href, x)})`).join(" · ");
-        L.push(`- **${f.title}** (${files}): ${f.caption}  `, `  Data: ${f.source}`);
+        L.push(`- **${f.title}** (${files}): ${f.claim ? `${f.claim} ` : ""}${f.caption}  `, `  Data: ${f.source}`);
       }
     }
     L.push("");
@@ -220,6 +229,36 @@ export function reportMarkdown(o: ReportOptions): string {
   L.push(...provenanceSection("## Provenance of this run", run));
   if (o.recorded && o.recorded.dir !== run.dir) L.push(...provenanceSection(`## Provenance of the recorded run (\`${o.recorded.runId}\`)`, o.recorded));
   return L.join("\n");
+}
+
+/**
+ * The kernel-performance targets (src/bench/targets.ts, measured by the
+ * targets sweep) with their verdicts, and FlashMLA at the same shape where
+ * the run measured it there.
+ */
+export function targetsSection(run: LoadedRun): string[] {
+  const L: string[] = ["## Performance targets", ""];
+  const vs = verdicts(run);
+  if (vs.every((v) => !v.best)) return [...L, `_The targets sweep (\`${SWEEPS.targets}\`) is not in this run._`, ""];
+  const dev = run.provenance?.device?.name ?? "unknown GPU";
+  const met = vs.filter((v) => v.met).length;
+  L.push(`${met} of ${vs.length} targets met on ${dev} (the targets were set for an H100 SXM).`, "");
+  const flash = oursPerConfig(run.agg.filter((r) => isMeasured(r) && r.impl === "flashmla"));
+  const metricOf = (m: string, r: AggRow): number => (m === "gbps" ? r.gbpsMedian : m === "tflops" ? r.tflopsMedian : r.usMedian);
+  const unit = (m: string): string => (m === "gbps" ? "GB/s" : m === "tflops" ? "TFLOP/s" : "µs");
+  L.push("| target | ours (best kernel) | FlashMLA, same shape | verdict |", "|---|---:|---:|---|");
+  let anyFlash = false;
+  vs.forEach((v, i) => {
+    const t = TARGETS[i];
+    const ours = v.best ? `${fmt(v.value, unit(t.metric))} ${unit(t.metric)} (${kernelText(v.best)})` : "not measured";
+    const b = v.best;
+    const f = b ? flash.find((r) => r.b === b.b && r.sQ === b.sQ && r.hQ === b.hQ && r.hKv === b.hKv && r.meanSk === b.meanSk && r.skDist === b.skDist && r.causal === b.causal) : undefined;
+    if (f) anyFlash = true;
+    const fl = f ? `${fmt(metricOf(t.metric, f), unit(t.metric))} ${unit(t.metric)} (${f.label})` : "—";
+    L.push(`| ${mdEscape(v.target)} | ${mdEscape(ours)} | ${mdEscape(fl)} | ${v.best ? (v.met ? "**met**" : "not met") : "not measured"} |`);
+  });
+  L.push("", anyFlash ? "FlashMLA: its median at the target's shape wherever this run measured it (side by side first)." : "FlashMLA: not in this run.", "");
+  return L;
 }
 
 /** The device, toolchain and code facts of one run, from its run.json. */
