@@ -18,6 +18,12 @@ rc=${PIPESTATUS[0]}
 t1=$(date +%s)
 echo "make reproduce: rc=$rc, wall $((t1 - t0)) s, commit $commit, $(date -u +%FT%TZ)" | tee -a "$OUT/reproduce.log"
 # make reproduce writes the new run's figures and report to build/reproduce/ (figures/ stays the recorded run's).
+# TEST_GPU_AFTER=<s> (with REPRODUCE_SKIP_TEST_GPU=1): the GPU correctness suite after the measuring, within <s> seconds
+if [ -n "${TEST_GPU_AFTER:-}" ]; then
+  MLA_LIB="$PWD/kernels/build/libmla.so" timeout "$TEST_GPU_AFTER" node node_modules/mocha/bin/mocha.js --no-config --timeout 600000 \
+    --reporter dot dist/test/gpu-decode.test.js dist/test/sched.test.js > "$OUT/mocha-gpu.log" 2>&1
+  echo "mocha GPU suite: rc=$? ($(grep -E 'passing|failing|pending' "$OUT/mocha-gpu.log" | tr -s ' ' | paste -sd,))" | tee -a "$OUT/reproduce.log"
+fi
 tar -czf "$OUT/reproduce.tar.gz" data/runs build/reproduce "$OUT/gpu" 2>/dev/null
 ls -la "$OUT"
 exit $rc

@@ -26,7 +26,8 @@
 # figures (default /usr/bin/chromium); REPRODUCE_RUNS_ROOT (data/runs) moves the run folders;
 # REPRODUCE_FIGURES is --out; REPRODUCE_COMPARE_WITH (figures/ when the runs root is data/runs,
 # else none; "" for none) is the folder the no-GPU drawing is compared with;
-# REPRODUCE_SKIP_BUILD=1 skips `make build`; REPRODUCE_NO_GPU=1 takes the no-GPU path.
+# REPRODUCE_SKIP_BUILD=1 skips `make build`; REPRODUCE_NO_GPU=1 takes the no-GPU path;
+# REPRODUCE_SKIP_TEST_GPU=1 leaves out `make test-gpu` (a device call short of time runs it after the measuring).
 # Exit status: 0 done (and reproduced); 1 a step failed, a tool is missing, or the drawing does
 # not match the committed figures; 2 bad arguments, or no GPU and no recorded data to draw from.
 set -euo pipefail
@@ -107,8 +108,12 @@ if [ -z "$gpu_reason" ]; then
   fi
   rm -f /tmp/reproduce-gpu-reason.$$
 
-  say "GPU correctness tests (make test-gpu)"
-  make --no-print-directory test-gpu
+  if [ "${REPRODUCE_SKIP_TEST_GPU:-0}" = 1 ]; then
+    say "REPRODUCE_SKIP_TEST_GPU=1: the GPU correctness tests are left out (run make test-gpu)"
+  else
+    say "GPU correctness tests (make test-gpu)"
+    make --no-print-directory test-gpu
+  fi
 
   if [ -z "$run_dir" ]; then
     run_dir=$(node dist/src/sweep/cli.js run-dir --root "$runs_root")
