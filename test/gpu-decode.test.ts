@@ -14,7 +14,7 @@ import {
   compareWithReference, HalfDtype, MlaArgumentError, numSmParts, planSchedule, randomDecodeProblem, referenceDecode, Rng,
   scheduleToInts, withinTolerance,
 } from "../src/index";
-import { gpuAvailability, GpuCallError, MlaGpu } from "../src/gpu";
+import { gpuAvailability, MlaGpu, STATUS } from "../src/gpu";
 import { decodeFlops } from "../src/roofline/accounting";
 
 export interface GpuCase {
@@ -181,17 +181,24 @@ describe(suiteTitle, function () {
 
   it("the C ABI rejects bad arguments with a message, and the process survives", function () {
     const problem = randomDecodeProblem({ dtype: "bf16", sQ: 1, hQ: 4, hKv: 1, seqlens: [10], causal: false, seed: 6 });
-    assert.throws(() => gpu.decode(problem, { kernelVersion: 99 }), (e: unknown) => e instanceof GpuCallError && /version/i.test(e.message));
+    // the wrapper stops an out-of-range version before the C ABI, naming it
+    assert.throws(() => gpu.decode(problem, { kernelVersion: 99 }), (e: unknown) => e instanceof MlaArgumentError && e.argument === "kernelVersion");
+    // the C ABI itself: mla_decode(params, options, sched, num_splits, parts, workspace, workspace_bytes, stream)
     const lib = gpu.lib;
-    const bad = gpu.params({ dtype: "bf16", b: 1, sQ: 1, hQ: 4, hKv: 1, numBlocks: 1, maxBlocksPerSeq: 1, causal: false, scale: 0.1, kernelVersion: 1, q: 0n, kv: 0n, table: 0n, seqlens: 0n, out: 0n, lse: 0n });
-    const st = lib.fn.mla_decode(bad, null, null, 1, null, 0, null);
-    assert.notEqual(st, 0);
-    assert.match(lib.fn.mla_last_error(), /null|NULL/i);
-    const badDims = { ...bad, d_k: 128 };
-    assert.notEqual(lib.fn.mla_decode(badDims, null, null, 1, null, 0, null), 0);
-    assert.match(lib.fn.mla_last_error(), /576|d_k|NULL/i);
-    const badHeads = gpu.params({ dtype: "fp16", b: 1, sQ: 1, hQ: 3, hKv: 2, numBlocks: 1, maxBlocksPerSeq: 1, causal: false, scale: 0.1, kernelVersion: 1, q: 1n, kv: 1n, table: 1n, seqlens: 1n, out: 1n, lse: 1n });
-    assert.notEqual(lib.fn.mla_decode(badHeads, null, null, 1, null, 0, null), 0);
+    const meta = Buffer.alloc(64); // non-NULL metadata: validation stops before reading it
+    const shape = { dtype: "bf16" as const, b: 1, sQ: 1, hQ: 4, hKv: 1, numBlocks: 1, maxBlocksPerSeq: 1, causal: false, scale: 0.1 };
+    const ptrs = { q: 1n, kv: 1n, table: 1n, seqlens: 1n, out: 1n, lse: 1n };
+    assert.equal(lib.fn.mla_decode(gpu.params({ ...shape, ...ptrs, kernelVersion: 99 }), null, meta, meta, 1, null, 0, null), STATUS.UNSUPPORTED);
+    assert.match(lib.fn.mla_last_error(), /kernel_version 99 out of range/);
+    const bad = gpu.params({ ...shape, kernelVersion: 1, q: 0n, kv: 0n, table: 0n, seqlens: 0n, out: 0n, lse: 0n });
+    assert.notEqual(lib.fn.mla_decode(bad, null, null, null, 1, null, 0, null), 0);
+    assert.match(lib.fn.mla_last_error(), /params\.q is NULL/);
+    assert.notEqual(lib.fn.mla_decode(gpu.params({ ...shape, ...ptrs, kernelVersion: 1 }), null, null, null, 1, null, 0, null), 0);
+    assert.match(lib.fn.mla_last_error(), /metadata .* is NULL/);
+    assert.notEqual(lib.fn.mla_decode({ ...gpu.params({ ...shape, ...ptrs, kernelVersion: 1 }), d_k: 128 }, null, meta, meta, 1, null, 0, null), 0);
+    assert.match(lib.fn.mla_last_error(), /d_k=576/);
+    const badHeads = gpu.params({ ...shape, ...ptrs, dtype: "fp16", hQ: 3, hKv: 2, kernelVersion: 1 });
+    assert.notEqual(lib.fn.mla_decode(badHeads, null, meta, meta, 1, null, 0, null), 0);
     assert.ok(lib.fn.mla_last_error().length > 0);
   });
 });
