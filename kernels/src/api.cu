@@ -363,18 +363,18 @@ static DecodeArgs make_args(const mla_decode_params* p, const int32_t* sched, co
 }
 
 // The automatic choice (kernel_version 0): the rung that measured fastest for
-// the shape, side by side on the H100 (kernels/PERF.md, "The automatic
+// the shape in the recorded run (H100; kernels/PERF.md, "The automatic
 // choice"; test/auto-kernel.test.ts checks it against the recorded run):
-//  - one row tile per KV head (s_q*h_q/h_kv <= 64: the memory-bound grids):
-//    v9 (v10 is v9 there; v11 measured 4-8% slower);
-//  - several row tiles, but few pages per partition (few_pages: b=1-2 long
-//    contexts, short contexts): v9, 1-4% ahead of v10's pairs;
-//  - otherwise v10: the pairs of row tiles share each page's loads, 1-6% ahead.
+//  - v10 where there are several row tiles per KV head and many pages per
+//    partition (many_pages): its pairs of row tiles share each page's loads,
+//    2-6% ahead of v9 on b=128 at h_q=128 with a mean of 16k-32k tokens;
+//  - v9 everywhere else: the one-tile (memory-bound) grids, where v10 is v9,
+//    and the grids with fewer pages per partition, where v9 is up to 7% ahead
+//    (short contexts, small batches, s_q=3-4 at 4k tokens).
 static int select_kernel(const mla_decode_params* p, int num_parts) {
   const int64_t rows = rows_per_kv(p->s_q, p->h_q, p->h_kv);
   const int64_t tiles = (rows + kTileM - 1) / kTileM;
-  if (tiles == 1 || few_pages(p->b, p->max_blocks_per_seq, num_parts)) return 9;
-  return 10;
+  return (tiles > 1 && many_pages(p->b, p->max_blocks_per_seq, num_parts)) ? 10 : 9;
 }
 
 static cudaError_t launch_version(int v, const DecodeArgs& a, int dtype, int tiles, int num_blocks, cudaStream_t st) {

@@ -128,6 +128,14 @@ inline bool few_pages(int b, int max_blocks, int num_parts) {
   return (int64_t)b * max_blocks <= 32 * (int64_t)num_parts;
 }
 
+// A partition "has many pages" when the block-table width, summed over the
+// batch, gives more than 1024 pages per partition: the long-context batches
+// (b=128 with a mean of 16k tokens or more at s_q=1, 8k or more at s_q=2),
+// where v10's shared page loads pay for its pairs' synchronisation.
+inline bool many_pages(int b, int max_blocks, int num_parts) {
+  return (int64_t)b * max_blocks > 1024 * (int64_t)num_parts;
+}
+
 // Host-side launchers (defined in the .cu files).
 cudaError_t launch_metadata(const int32_t* seqlens, int b, int max_blocks, int num_parts,
                             int32_t* sched, int32_t* nsplits, cudaStream_t st);
