@@ -20,6 +20,10 @@ function visit(dir){if(seen.has(dir)) return; seen.add(dir);
 for(const n of ["koffi","@koromix/koffi-linux-x64","mocha","arquero","plotly.js-dist-min"]) visit(path.resolve("node_modules",n));
 console.log([...seen].map(p=>path.relative(process.cwd(),p)).join("\n"));' | sort |
 while read -r p; do mkdir -p "$C/$(dirname "$p")"; [ -e "$C/$p" ] || cp -r "$p" "$C/$p"; done
+# MathJax: only the bundle the figure pages share (and its licence); the package is 24 MB
+mkdir -p $C/node_modules/mathjax/es5
+cp node_modules/mathjax/package.json node_modules/mathjax/LICENSE $C/node_modules/mathjax/
+cp node_modules/mathjax/es5/tex-svg-full.js $C/node_modules/mathjax/es5/
 rm -rf $C/node_modules/koffi/doc $C/node_modules/koffi/vendor
 # koffi/src: C++ sources (not needed) beside src/koffi/, whose index.cjs koffi's loader requires
 find $C/node_modules/koffi/src -mindepth 1 -maxdepth 1 ! -name koffi -exec rm -rf {} +

@@ -10,7 +10,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { isMeasured, oursPerConfig } from "../src/analysis/run";
+import { isAuto, isMeasured, oursPerConfig } from "../src/analysis/run";
 import { loadRun, recordedRun } from "../src/sweep/aggregate";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -27,7 +27,7 @@ function section(): { no: number; text: string }[] {
   return LINES.slice(start + 1, end < 0 ? LINES.length : end).map((text, i) => ({ no: start + 2 + i, text }));
 }
 
-/** A table row of the section: "| sweep | configuration | fastest rung | median us | GB/s | TFLOP/s |". */
+/** A table row of the section: "| sweep | configuration | auto ran | auto us | fastest rung | median us | GB/s | TFLOP/s |". */
 interface Row {
   no: number;
   sweep: string;
@@ -38,7 +38,7 @@ interface Row {
 function tableRows(): Row[] {
   return section()
     .map(({ no, text }) => ({ no, cells: text.split("|").slice(1, -1).map((c) => c.trim()) }))
-    .filter((r) => r.cells.length === 6 && SWEEPS.includes(r.cells[0]))
+    .filter((r) => r.cells.length === 8 && SWEEPS.includes(r.cells[0]))
     .map((r) => ({ no: r.no, sweep: r.cells[0], configId: r.cells[1], cells: r.cells }));
 }
 
@@ -46,12 +46,20 @@ const rec = recordedRun(path.join(ROOT, "data", "runs"));
 const RUN = rec.dir ? loadRun(rec.dir) : undefined;
 const NAME = rec.dir ? path.basename(rec.dir) : "";
 
-/** What the table's row for a configuration must say, from the recorded run. */
+/**
+ * What the table's row for a configuration must say, from the recorded run:
+ * | sweep | configuration | auto ran | auto us | fastest rung | median us | GB/s | TFLOP/s |
+ * (the automatic choice's rung and median, "—" where the run did not measure it; then the
+ * fastest measured rung with its medians).
+ */
 function expected(): Map<string, string[]> {
   const ours = RUN!.agg.filter((r) => SWEEPS.includes(r.sweep) && r.impl === "ours" && isMeasured(r));
+  const auto = new Map(oursPerConfig(ours).filter(isAuto).map((r) => [`${r.sweep}|${r.configId}`, r]));
   const out = new Map<string, string[]>();
-  for (const r of oursPerConfig(ours).filter((x) => x.impl === "ours")) {
-    out.set(`${r.sweep}|${r.configId}`, [r.sweep, r.configId, `v${r.kernelVersion} ${r.kernelName}`, r.usMedian.toFixed(1), r.gbpsMedian.toFixed(0), r.tflopsMedian.toFixed(1)]);
+  for (const r of oursPerConfig(ours.filter((x) => !isAuto(x))).filter((x) => x.impl === "ours")) {
+    const a = auto.get(`${r.sweep}|${r.configId}`);
+    const autoCells = a ? [`v${a.rung} ${a.kernelName}`, a.usMedian.toFixed(1)] : ["—", "—"];
+    out.set(`${r.sweep}|${r.configId}`, [r.sweep, r.configId, ...autoCells, `v${r.kernelVersion} ${r.kernelName}`, r.usMedian.toFixed(1), r.gbpsMedian.toFixed(0), r.tflopsMedian.toFixed(1)]);
   }
   return out;
 }
