@@ -90,20 +90,47 @@ struct Piece {
   int slot;
 };
 
-// Writes two adjacent output columns (col, col+1) of query row m of kv head
-// kvh of request req; v0/v1 already normalised by the row sum.
+// Where query row m of kv head kvh of piece pc is written: the row of fp32
+// partials of a split piece (a.oacc), else the output row in T (a.out). An
+// epilogue computes it once per row, so that each of the row's stores is one
+// instruction: computing it per store (a division by G and three 64-bit
+// products) made v9's epilogue ~60 instructions a store, a quarter of all its
+// instructions at s_k=1024 (kernels/PERF.md, section 7).
+template <typename T>
+__device__ __forceinline__ char* out_row(const DecodeArgs& a, const Piece& pc, int kvh, int m) {
+  if (pc.split) return reinterpret_cast<char*>(a.oacc + (((int64_t)pc.slot * a.h_kv + kvh) * a.rows + m) * kDV);
+  const int s_idx = m / a.G, head = kvh * a.G + m % a.G;
+  return reinterpret_cast<char*>(reinterpret_cast<T*>(a.out) + (int64_t)pc.req * a.o_sb + (int64_t)s_idx * a.o_ss +
+                                 (int64_t)head * a.o_sh);
+}
+
+// Columns col and col+1 (v0, v1, already normalised by the row sum) of a row
+// from out_row: fp32 partials when kSplit, else T.
+template <typename T, bool kSplit>
+__device__ __forceinline__ void store_pair(char* row, int col, float v0, float v1) {
+  if constexpr (kSplit) *reinterpret_cast<float2*>(row + (int64_t)col * sizeof(float)) = make_float2(v0, v1);
+  else *reinterpret_cast<uint32_t*>(row + (int64_t)col * sizeof(T)) = Pack<T>::pack(v0, v1);
+}
+
+// f(SplitFlag<true>()) for a split piece, else f(SplitFlag<false>()): a loop of
+// store_pair calls compiled once per destination, with no branch per store.
+template <bool B>
+struct SplitFlag {
+  static constexpr bool value = B;
+};
+template <typename F>
+__device__ __forceinline__ void with_split(bool split, F&& f) {
+  if (split) f(SplitFlag<true>());
+  else f(SplitFlag<false>());
+}
+
+// One pair of columns of row m, its address computed here (v1, v2: a few stores per row).
 template <typename T>
 __device__ __forceinline__ void store_out_pair(const DecodeArgs& a, const Piece& pc, int kvh, int m,
                                                int col, float v0, float v1) {
-  if (pc.split) {
-    float* dst = a.oacc + (((int64_t)pc.slot * a.h_kv + kvh) * a.rows + m) * kDV + col;
-    *reinterpret_cast<float2*>(dst) = make_float2(v0, v1);
-  } else {
-    int s_idx = m / a.G, head = kvh * a.G + m % a.G;
-    T* dst = reinterpret_cast<T*>(a.out) + (int64_t)pc.req * a.o_sb + (int64_t)s_idx * a.o_ss +
-             (int64_t)head * a.o_sh + col;
-    *reinterpret_cast<uint32_t*>(dst) = Pack<T>::pack(v0, v1);
-  }
+  char* row = out_row<T>(a, pc, kvh, m);
+  if (pc.split) store_pair<T, true>(row, col, v0, v1);
+  else store_pair<T, false>(row, col, v0, v1);
 }
 
 // lse for row m: l == 0 means the row saw no key.

@@ -444,14 +444,20 @@ __device__ __forceinline__ void store_rows_4x64(const DecodeArgs& a, const Piece
                                                 float m_run0, float m_run1) {
   const float inv0 = (l0 > 0.f) ? 1.f / l0 : 0.f, inv1 = (l1 > 0.f) ? 1.f / l1 : 0.f;
   const int m0 = tile * kTileM + row0, m1 = tile * kTileM + row1;
+  const bool ok0 = m0 < a.rows, ok1 = m1 < a.rows;
+  char* const out0 = out_row<T>(a, pc, kvh, ok0 ? m0 : 0);
+  char* const out1 = out_row<T>(a, pc, kvh, ok1 ? m1 : 0);
+  with_split(pc.split, [&](auto split) {
+    constexpr bool kSplit = decltype(split)::value;
 #pragma unroll
-  for (int c = 0; c < 4; ++c)
+    for (int c = 0; c < 4; ++c)
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      const int col = wg * 256 + c * 64 + j * 8 + (lane % 4) * 2;
-      if (m0 < a.rows) store_out_pair<T>(a, pc, kvh, m0, col, acc[c][4 * j + 0] * inv0, acc[c][4 * j + 1] * inv0);
-      if (m1 < a.rows) store_out_pair<T>(a, pc, kvh, m1, col, acc[c][4 * j + 2] * inv1, acc[c][4 * j + 3] * inv1);
-    }
+      for (int j = 0; j < 8; ++j) {
+        const int col = wg * 256 + c * 64 + j * 8 + (lane % 4) * 2;
+        if (ok0) store_pair<T, kSplit>(out0, col, acc[c][4 * j + 0] * inv0, acc[c][4 * j + 1] * inv0);
+        if (ok1) store_pair<T, kSplit>(out1, col, acc[c][4 * j + 2] * inv1, acc[c][4 * j + 3] * inv1);
+      }
+  });
   if (wg == 0 && (lane & 3) == 0) {
     if (m0 < a.rows) store_lse(a, pc, kvh, m0, m_run0, l0);
     if (m1 < a.rows) store_lse(a, pc, kvh, m1, m_run1, l1);
@@ -475,12 +481,22 @@ __device__ __forceinline__ void epilogue_two_wg(const DecodeArgs& a, const Piece
   const float l1 = l_run1 + sSum[(1 - wg) * kTileM + row1];
   const float inv0 = (l0 > 0.f) ? 1.f / l0 : 0.f, inv1 = (l1 > 0.f) ? 1.f / l1 : 0.f;
   const int m0 = tile * kTileM + row0, m1 = tile * kTileM + row1;
+  // row0's stores, then row1's: row1's address is made once row0's 64 values are out of their registers
+  with_split(pc.split, [&](auto split) {
+    constexpr bool kSplit = decltype(split)::value;
+    if (m0 < a.rows) {
+      char* const out = out_row<T>(a, pc, kvh, m0);
 #pragma unroll
-  for (int j = 0; j < 32; ++j) {
-    const int col = wg * 256 + j * 8 + (lane % 4) * 2;
-    if (m0 < a.rows) store_out_pair<T>(a, pc, kvh, m0, col, acc[4 * j + 0] * inv0, acc[4 * j + 1] * inv0);
-    if (m1 < a.rows) store_out_pair<T>(a, pc, kvh, m1, col, acc[4 * j + 2] * inv1, acc[4 * j + 3] * inv1);
-  }
+      for (int j = 0; j < 32; ++j)
+        store_pair<T, kSplit>(out, wg * 256 + j * 8 + (lane % 4) * 2, acc[4 * j + 0] * inv0, acc[4 * j + 1] * inv0);
+    }
+    if (m1 < a.rows) {
+      char* const out = out_row<T>(a, pc, kvh, m1);
+#pragma unroll
+      for (int j = 0; j < 32; ++j)
+        store_pair<T, kSplit>(out, wg * 256 + j * 8 + (lane % 4) * 2, acc[4 * j + 2] * inv1, acc[4 * j + 3] * inv1);
+    }
+  });
   if (wg == 0 && (lane & 3) == 0) {
     if (m0 < a.rows) store_lse(a, pc, kvh, m0, m_run0, l0);
     if (m1 < a.rows) store_lse(a, pc, kvh, m1, m_run1, l1);
