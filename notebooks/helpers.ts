@@ -341,13 +341,21 @@ export function ptxasDecodeKernels(text: string): PtxasRow[] {
   for (const m of text.matchAll(re)) {
     const fn = m[1];
     if (!/bfloat16/.test(fn) || !/decode_/.test(fn)) continue;
-    const file = /decode_v(\d+)_[a-z0-9_]*?_cu/.exec(fn) ?? /decode_v(\d+)_kernel/.exec(fn);
-    if (!file) continue;
     let args = "";
     const mangled = /13__nv_bfloat16((?:L[bi]\d+E)*)E/.exec(fn);
     if (mangled && mangled[1]) args = [...mangled[1].matchAll(/L([bi])(\d+)E/g)].map((a) => (a[1] === "b" ? (a[2] === "1" ? "true" : "false") : a[2])).join(", ");
     else if (!mangled) args = (/<__nv_bfloat16((?:, *\w+)*)>/.exec(fn)?.[1] ?? "").replace(/^, */, "");
-    out.push({ version: Number(file[1]), args, registers: Number(m[5]), spillStores: Number(m[3]), spillLoads: Number(m[4]), barriers: Number(m[6]) });
+    // v8-v10 are instances of ksplit.cuh's decode_ksplit_kernel<T, early release, lazy softmax, cluster size>
+    // (their launchers in decode_v8/v9/v10_*.cu): a cluster of 2 is v10, else the lazy softmax is v9, else v8
+    let version: number | undefined;
+    const file = /decode_v(\d+)_[a-z0-9_]*?_cu/.exec(fn) ?? /decode_v(\d+)_kernel/.exec(fn);
+    if (file) version = Number(file[1]);
+    else if (/decode_ksplit_kernel/.test(fn)) {
+      const [, lazy, cluster] = args.split(/, */);
+      version = cluster === "2" ? 10 : lazy === "true" ? 9 : 8;
+    }
+    if (version === undefined) continue;
+    out.push({ version, args, registers: Number(m[5]), spillStores: Number(m[3]), spillLoads: Number(m[4]), barriers: Number(m[6]) });
   }
   return out.sort((a, b) => a.version - b.version || a.args.localeCompare(b.args));
 }

@@ -25,12 +25,14 @@ if [ -n "${TEST_GPU_AFTER:-}" ]; then
   timeout "$TEST_GPU_AFTER" make --no-print-directory test-gpu > "$OUT/test-gpu.log" 2>&1
   echo "make test-gpu: rc=$? ($(grep -E 'passing|failing|pending' "$OUT/test-gpu.log" | tr -s ' ' | paste -sd,))" | tee -a "$OUT/reproduce.log"
 fi
-# The run folder keeps its own evidence: this log, the GPU suite's log and its gpu-correctness.csv.
+# The run folder keeps its own evidence: this log, the GPU suite's log and its gpu-correctness.csv, and the
+# kernels' -Xptxas -v report (the build prints only its summary).
 run=$(sed -n 's/^\[reproduce\] measuring into \([^ ]*\).*/\1/p' "$OUT/reproduce.log" | tail -1)
 if [ -n "$run" ] && [ -d "$run" ]; then
   cp "$OUT/reproduce.log" "$run/reproduce.log"
   [ -f "$OUT/test-gpu.log" ] && cp "$OUT/test-gpu.log" "$run/test-gpu.log"
   [ -f "$OUT/gpu/gpu-correctness.csv" ] && cp "$OUT/gpu/gpu-correctness.csv" "$run/"
+  [ -f kernels/build/ptxas-report.txt ] && cp kernels/build/ptxas-report.txt "$run/ptxas-report.txt"
 fi
 tar -czf "$OUT/reproduce.tar.gz" data/runs build/reproduce "$OUT/gpu" 2>/dev/null
 ls -la "$OUT"
