@@ -26,6 +26,18 @@ describe("report", function () {
     assert.ok(sp.value > 4 && sp.value < 9, String(sp.value));
   });
 
+  it("gives every key number its own id (the report pairs a new run's numbers with the recorded run's by id)", () => {
+    const runs = [loadRun(dir)];
+    const rec = path.join(__dirname, "..", "..", "data", "runs");
+    const name = fs.existsSync(path.join(rec, "RECORDED")) ? fs.readFileSync(path.join(rec, "RECORDED"), "utf8").trim() : "";
+    if (name && fs.existsSync(path.join(rec, name))) runs.push(loadRun(path.join(rec, name)));
+    for (const run of runs) {
+      const ids = keyNumbers(run).map((x) => x.id);
+      const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+      assert.deepStrictEqual(twice, [], `${run.dir}: ids given to more than one key number`);
+    }
+  });
+
   it("says plainly when it drew from recorded data, and from which run", () => {
     const md = reportMarkdown({ run: loadRun(dir), mode: "recorded", why: "named in data/runs/RECORDED", now: new Date("2026-11-22T00:00:00Z") });
     assert.match(md, /No CUDA GPU on this machine: nothing was measured/);

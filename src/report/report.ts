@@ -83,7 +83,8 @@ export function keyNumbers(run: LoadedRun): KeyNumber[] {
     const memBound = r.intensity < ridgePoint(ctx.best);
     const frac = (100 * rooflineTimeSeconds({ b: r.b, sQ: r.sQ, hQ: r.hQ, hKv: r.hKv, meanSk: r.actualMeanSk }, ctx.best)) / (r.usMedian * 1e-6);
     out.push({
-      id: `ladder.${r.configId}.${r.impl}${r.kernelVersion}`,
+      // one id per row: a side-by-side pair timed both ways (ours and FlashMLA) says which timing
+      id: `ladder.${r.configId}.${r.impl}${r.kernelVersion}${r.timing === "graph" ? ".graph" : r.timing === "events" && r.impl !== "torch" ? ".eager" : ""}`,
       quantity: `ladder, ${memBound ? "memory" : "compute"}-bound (h_q=${r.hQ}, s_q=${r.sQ}): ${r.label}`,
       unit: `% of roofline (${ctx.bestIsMeasured ? "measured" : "datasheet"})`,
       value: frac,
