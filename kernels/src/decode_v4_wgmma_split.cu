@@ -121,7 +121,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v4_kernel(DecodeArgs a) {
 #pragma unroll
       for (int k = 0; k < 16; ++k) sa[k] += sb[k];  // the two chains' halves of the k range
       float mx0, mx1;
-      scale_mask_half_page(a, sa, blk * kPage, wg, lane, lim0, lim1, mx0, mx1);
+      scale_mask_half_page(a, sa, blk * kPage + wg * 32, lane, lim0, lim1, mx0, mx1);
       float mu0, mu1, al0, al1;
       exchange_row_max(sMax, wg, lane, row0, row1, mx0, mx1, m_run0, m_run1, mu0, mu1, al0, al1, [] { __syncthreads(); });
 

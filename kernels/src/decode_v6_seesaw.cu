@@ -214,36 +214,16 @@ __global__ void __launch_bounds__(kThreads, 1) decode_v6_kernel(const __grid_con
           for (int c = 2; c < NC; ++c) t += sc[c][i];
           s[i] += t;
         }
-        const int tok0 = t_begin + u * kUnit;
-        float mx0 = -INFINITY, mx1 = -INFINITY;
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            const int tok = tok0 + j * 8 + (lane % 4) * 2 + e;
-            const float v0 = (tok <= lim0) ? s[4 * j + e] * a.scale_log2 : -INFINITY;
-            const float v1 = (tok <= lim1) ? s[4 * j + 2 + e] * a.scale_log2 : -INFINITY;
-            s[4 * j + e] = v0;
-            s[4 * j + 2 + e] = v1;
-            mx0 = fmaxf(mx0, v0);
-            mx1 = fmaxf(mx1, v1);
-          }
-        }
+        float mx0, mx1;
+        scale_mask_half_page(a, s, t_begin + u * kUnit, lane, lim0, lim1, mx0, mx1);
         mx0 = quad_max(mx0);
         mx1 = quad_max(mx1);
         float mu0, mu1;
         const float al0 = move_max(m_run0, fmaxf(m_run0, mx0), mu0), al1 = move_max(m_run1, fmaxf(m_run1, mx1), mu1);
         // P_u -> keys 32*(u&1).. of the P slab. Its previous reader (PV of unit u-2) is complete
         // in both warpgroups: ours by wait_group 1 above, the other's before it published M_{u-1}.
-        float ps0 = 0.f, ps1 = 0.f;
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          const float p0 = exp2f(s[4 * j + 0] - mu0), p1 = exp2f(s[4 * j + 1] - mu0);
-          const float p2 = exp2f(s[4 * j + 2] - mu1), p3 = exp2f(s[4 * j + 3] - mu1);
-          ps0 += p0 + p1;
-          ps1 += p2 + p3;
-          store_p_pair<T>(pP, row0, row1, par * 4 + j, lane, p0, p1, p2, p3);
-        }
+        float ps0, ps1;
+        store_half_page_p<T>(s, mu0, mu1, pP, par, lane, row0, row1, ps0, ps1);
         if ((lane & 3) == 0) { sM[par * kTileM + row0] = m_run0; sM[par * kTileM + row1] = m_run1; }
         fence_async_smem();
         wgmma_wait<0>();  // our PV of unit u-1 is complete: O may be rescaled, and unit u-1 released

@@ -384,11 +384,11 @@ __device__ __forceinline__ void store_half_page_p(const float (&sa)[16], float m
   }
 }
 
-// The first step of a half-page softmax (v4, v5, v8): a warpgroup's raw S values
-// sa, in the m64n32 C layout described below, scaled to log2 units, keys beyond
-// each row's limit masked to -inf; mx0 / mx1: the maxima of this thread's
-// values of rows row0 / row1.
-__device__ __forceinline__ void scale_mask_half_page(const DecodeArgs& a, float (&sa)[16], int tok0, int wg, int lane,
+// The first step of a half-page softmax (v4-v6, v8): a warpgroup's raw S values
+// sa over 32 keys from key0 on, in the m64n32 C layout described below, scaled
+// to log2 units, keys beyond each row's limit masked to -inf; mx0 / mx1: the
+// maxima of this thread's values of rows row0 / row1.
+__device__ __forceinline__ void scale_mask_half_page(const DecodeArgs& a, float (&sa)[16], int key0, int lane,
                                                      int lim0, int lim1, float& mx0, float& mx1) {
   mx0 = -INFINITY;
   mx1 = -INFINITY;
@@ -396,7 +396,7 @@ __device__ __forceinline__ void scale_mask_half_page(const DecodeArgs& a, float 
   for (int j = 0; j < 4; ++j) {
 #pragma unroll
     for (int e = 0; e < 2; ++e) {
-      const int tok = tok0 + wg * 32 + j * 8 + (lane % 4) * 2 + e;
+      const int tok = key0 + j * 8 + (lane % 4) * 2 + e;
       const float v0 = (tok <= lim0) ? sa[4 * j + e] * a.scale_log2 : -INFINITY;
       const float v1 = (tok <= lim1) ? sa[4 * j + 2 + e] * a.scale_log2 : -INFINITY;
       sa[4 * j + e] = v0;
@@ -424,7 +424,7 @@ __device__ __forceinline__ void softmax_half_page(const DecodeArgs& a, float (&s
                                                   float& l_run1, float (&acc)[128]) {
   // ---- scale, mask, row max (exchanged between warpgroups) ----
   float mx0, mx1;
-  scale_mask_half_page(a, sa, tok0, wg, lane, lim0, lim1, mx0, mx1);
+  scale_mask_half_page(a, sa, tok0 + wg * 32, lane, lim0, lim1, mx0, mx1);
   // sync(): also, both warpgroups' PV(n-1) are complete -> the P slab is free
   float mu0, mu1, al0, al1;
   exchange_row_max(sMax, wg, lane, row0, row1, mx0, mx1, m_run0, m_run1, mu0, mu1, al0, al1, [] { bar_consumers(); });
@@ -483,19 +483,16 @@ __device__ __forceinline__ void epilogue_two_wg(const DecodeArgs& a, const Piece
   const int m0 = tile * kTileM + row0, m1 = tile * kTileM + row1;
   // row0's stores, then row1's: row1's address is made once row0's 64 values are out of their registers
   with_split(pc.split, [&](auto split) {
-    constexpr bool kSplit = decltype(split)::value;
-    if (m0 < a.rows) {
-      char* const out = out_row<T>(a, pc, kvh, m0);
+    // row m's 32 pairs: acc[4j + e], acc[4j + e + 1] (e = 0 for row0, 2 for row1)
+    auto store_row = [&](int m, int e, float inv) {
+      if (m >= a.rows) return;
+      char* const out = out_row<T>(a, pc, kvh, m);
 #pragma unroll
       for (int j = 0; j < 32; ++j)
-        store_pair<T, kSplit>(out, wg * 256 + j * 8 + (lane % 4) * 2, acc[4 * j + 0] * inv0, acc[4 * j + 1] * inv0);
-    }
-    if (m1 < a.rows) {
-      char* const out = out_row<T>(a, pc, kvh, m1);
-#pragma unroll
-      for (int j = 0; j < 32; ++j)
-        store_pair<T, kSplit>(out, wg * 256 + j * 8 + (lane % 4) * 2, acc[4 * j + 2] * inv1, acc[4 * j + 3] * inv1);
-    }
+        store_pair<T, decltype(split)::value>(out, wg * 256 + j * 8 + (lane % 4) * 2, acc[4 * j + e] * inv, acc[4 * j + e + 1] * inv);
+    };
+    store_row(m0, 0, inv0);
+    store_row(m1, 2, inv1);
   });
   if (wg == 0 && (lane & 3) == 0) {
     if (m0 < a.rows) store_lse(a, pc, kvh, m0, m_run0, l0);

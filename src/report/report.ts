@@ -82,9 +82,10 @@ export function keyNumbers(run: LoadedRun): KeyNumber[] {
     if (!ctx.best) break;
     const memBound = r.intensity < ridgePoint(ctx.best);
     const frac = (100 * rooflineTimeSeconds({ b: r.b, sQ: r.sQ, hQ: r.hQ, hKv: r.hKv, meanSk: r.actualMeanSk }, ctx.best)) / (r.usMedian * 1e-6);
+    // one id per row: a side-by-side row (ours or FlashMLA, timed by graph replay or eagerly) says which timing
+    const timing = r.impl === "torch" ? "" : r.timing === "graph" ? ".graph" : r.timing === "events" ? ".eager" : "";
     out.push({
-      // one id per row: a side-by-side pair timed both ways (ours and FlashMLA) says which timing
-      id: `ladder.${r.configId}.${r.impl}${r.kernelVersion}${r.timing === "graph" ? ".graph" : r.timing === "events" && r.impl !== "torch" ? ".eager" : ""}`,
+      id: `ladder.${r.configId}.${r.impl}${r.kernelVersion}${timing}`,
       quantity: `ladder, ${memBound ? "memory" : "compute"}-bound (h_q=${r.hQ}, s_q=${r.sQ}): ${r.label}`,
       unit: `% of roofline (${ctx.bestIsMeasured ? "measured" : "datasheet"})`,
       value: frac,
