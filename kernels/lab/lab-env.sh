@@ -8,7 +8,7 @@
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 { date -u; nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.limit --format=csv
   nvcc --version | tail -1; python3 -c 'import torch; print("torch", torch.__version__, torch.version.cuda)'
-} > "$OUT/env.txt" 2>&1
+} >> "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
 export PYTHONPATH=/tmp/fm${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 lab_fm_pid=""

@@ -49,6 +49,26 @@ def bench_grid():
     return g
 
 
+def grid_only(only, error):
+    """The bench grid, or its entries that `only` names (comma-separated names or indices); error(message)
+    for a name that is not in it."""
+    grid = bench_grid()
+    if not only:
+        return grid
+    keys = only.split(",")
+    unknown = [k for k in keys if k not in [g[0] for g in grid] and not (k.isdigit() and int(k) < len(grid))]
+    if unknown:
+        error(f"--only: not in the grid: {', '.join(unknown)} (sidebyside.py --list)")
+    return [g for i, g in enumerate(grid) if str(i) in keys or g[0] in keys]
+
+
+def load_lib(path):
+    """libmla through ctypes, its error text readable."""
+    lib = ctypes.CDLL(os.path.abspath(path))
+    lib.mla_last_error.restype = ctypes.c_char_p
+    return lib
+
+
 def seqlens(torch, b, s_q, dist, mean, seed):
     g = torch.Generator().manual_seed(seed)
     if dist == "fixed":
@@ -188,21 +208,14 @@ def main():
     ap.add_argument("--no-flashmla", action="store_true")
     ap.add_argument("--list", action="store_true")
     a = ap.parse_args()
-    grid = bench_grid()
     if a.list:
-        for i, g in enumerate(grid):
+        for i, g in enumerate(bench_grid()):
             print(i, *g)
         return 0
-    if a.only:
-        keys = a.only.split(",")
-        grid = [g for i, g in enumerate(grid) if str(i) in keys or g[0] in keys]
+    grid = grid_only(a.only, ap.error)
     import torch
-    def load(path):
-        lib = ctypes.CDLL(os.path.abspath(path))
-        lib.mla_last_error.restype = ctypes.c_char_p
-        return lib
-    lib = load(a.lib)
-    lib2 = load(a.lib2) if a.lib2 else None
+    lib = load_lib(a.lib)
+    lib2 = load_lib(a.lib2) if a.lib2 else None
     fm = None
     if not a.no_flashmla:
         try:
