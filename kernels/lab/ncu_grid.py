@@ -41,6 +41,7 @@ def main():
         torch.cuda.empty_cache()
     with open(a.order, "w") as f:
         json.dump(order, f)
+        f.write("\n")
     return 0
 
 

@@ -368,12 +368,18 @@ static DecodeArgs make_args(const mla_decode_params* p, const int32_t* sched, co
 //  - v10 where there are several row tiles per KV head and many pages per
 //    partition (many_pages): its pairs of row tiles share each page's loads,
 //    2-6% ahead of v9 on b=128 at h_q=128 with a mean of 16k-32k tokens;
+//  - v11 where eight or more row tiles read each page (s_q*h_q/h_kv >= 449,
+//    e.g. s_q=4 at h_q=128): most of a page's loads are L2 hits there, and
+//    v11's softmax under the other warpgroup's tensor work ran ~10% ahead of
+//    v9 at s_q=4 h_q=128 (the only such shape measured; 2-13% behind at 2-6 tiles);
 //  - v9 everywhere else: the one-tile (memory-bound) grids, where v10 is v9,
 //    and the grids with fewer pages per partition, where v9 is up to 7% ahead
 //    (short contexts, small batches, s_q=3-4 at 4k tokens).
+constexpr int64_t kTilesForV11 = 8;
 static int select_kernel(const mla_decode_params* p, int num_parts) {
   const int64_t rows = rows_per_kv(p->s_q, p->h_q, p->h_kv);
   const int64_t tiles = (rows + kTileM - 1) / kTileM;
+  if (tiles >= kTilesForV11) return 11;
   return (tiles > 1 && many_pages(p->b, p->max_blocks_per_seq, num_parts)) ? 10 : 9;
 }
 
