@@ -13,6 +13,11 @@ records) and reports per call, medians over the calls:
   tail     combine end - decode end: what the call costs after its decode kernel
   period   decode start to the next call's decode start (the call's share of a back-to-back stream)
 
+--separate launches a one-element PyTorch kernel (a plain launch, which waits for everything before it)
+between the calls: a call's decode can then no longer overlap the previous call, whatever the previous
+call's last kernel allowed its programmatic dependents (FlashMLA's combine returns before its
+griddepcontrol.wait where a request was not split; ours waits first). The period then includes that kernel.
+
   python3 kernels/lab/kernel_times.py --lib kernels/build/libmla.so --versions 9 --only mem-hq64,long-b8
 """
 import argparse
@@ -35,15 +40,21 @@ def kind(name):
     return "other"
 
 
-def kernel_records(torch, fn, iters):
-    """[(kind, name, start_us, end_us)] of the GPU kernels of `iters` back-to-back calls of fn."""
+def kernel_records(torch, fn, iters, separate=False):
+    """[(kind, name, start_us, end_us)] of the GPU kernels of `iters` back-to-back calls of fn (with
+    `separate`, a one-element kernel between calls)."""
     from torch.profiler import ProfilerActivity, profile
-    for _ in range(3):
+    fence = torch.zeros(1, device="cuda")
+    def call():
         fn()
+        if separate:
+            fence.add_(1.0)
+    for _ in range(3):
+        call()
     torch.cuda.synchronize()
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
         for _ in range(iters):
-            fn()
+            call()
         torch.cuda.synchronize()
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         path = f.name
@@ -82,6 +93,7 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated names of sidebyside.py's grid")
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--no-flashmla", action="store_true")
+    ap.add_argument("--separate", action="store_true", help="a plain one-element kernel between calls (see above)")
     ap.add_argument("--out", default="", help="append one JSON line per (configuration, implementation)")
     a = ap.parse_args()
     grid = grid_only(a.only, ap.error)
@@ -101,13 +113,13 @@ def main():
         impls += [(f"v{v}", Ours(torch, lib, P, int(v))) for v in a.versions.split(",") if v]
         for label, fn in impls:
             try:
-                recs = kernel_records(torch, fn, a.iters)
+                recs = kernel_records(torch, fn, a.iters, a.separate)
                 med, calls = per_call(recs)
                 names = sorted({r[1][:60] for r in recs})
                 print(f"{name:>16} {label:>8} {calls:5d} {med['decode']:8.1f} {med['combine']:8.1f} {med['tail']:7.1f} "
                       f"{med['period']:8.1f}", flush=True)
                 if out:
-                    out.write(json.dumps(dict(config=name, impl=label, calls=calls, kernels=names, **med)) + "\n")
+                    out.write(json.dumps(dict(config=name, impl=label, separate=a.separate, calls=calls, kernels=names, **med)) + "\n")
                     out.flush()
             except Exception as e:  # noqa: BLE001
                 print(f"{name:>16} {label:>8} ERROR {type(e).__name__}: {e}", flush=True)
