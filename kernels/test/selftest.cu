@@ -318,6 +318,8 @@ int main(int argc, char** argv) {
       {"bf16 hq16 hkv4 sq4 causal lens{5,64,63,400}", BF, 4, 4, 16, 4, 1, 0, {5, 64, 63, 400}, 0, 0, false},
       {"bf16 hq128 ramp8 lens{1500,300} parts=3", BF, 2, 1, 128, 1, 0, 3, {1500, 300}, 0, 0, true, 8.f},
       {"fp16 sq2 causal ramp8 lens{700,64}", FP, 2, 2, 64, 1, 1, 0, {700, 64}, 0, 0, false, 8.f},
+      // eight row tiles per KV head: the automatic choice's v11 branch (kernels/src/api.cu)
+      {"bf16 hq128 sq4 causal 8tiles lens{130,400}", BF, 2, 4, 128, 1, 1, 0, {130, 400}, 0, 0, true},
   };
   uint32_t seed = 1000;
   for (const Case& c : cases) {
