@@ -18,6 +18,9 @@ between the calls: a call's decode can then no longer overlap the previous call,
 call's last kernel allowed its programmatic dependents (FlashMLA's combine returns before its
 griddepcontrol.wait where a request was not split; ours waits first). The period then includes that kernel.
 
+"MHz" is the SM clock NVML reports right after the calls (torch.cuda.clock_rate; "-" without pynvml): a
+rough sign of the clock the stream ran at, which Nsight Compute's single kernels do not show.
+
   python3 kernels/lab/kernel_times.py --lib kernels/build/libmla.so --versions 9 --only mem-hq64,long-b8
 """
 import argparse
@@ -67,6 +70,14 @@ def kernel_records(torch, fn, iters, separate=False):
     return sorted(recs, key=lambda r: r[2])
 
 
+def sm_clock_mhz(torch):
+    """The SM clock NVML reports now, or None (no pynvml)."""
+    try:
+        return int(torch.cuda.clock_rate())
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def per_call(recs):
     """Medians over the calls (each call starts at a decode kernel) of decode, combine, tail, period (us)."""
     starts = [i for i, r in enumerate(recs) if r[0] == "decode"]
@@ -78,7 +89,7 @@ def per_call(recs):
         rows["decode"].append(d[3] - d[2])
         comb = [r for r in call if r[0] == "combine"]
         rows["combine"].append(sum(r[3] - r[2] for r in comb))
-        end = max(r[3] for r in call)
+        end = max(r[3] for r in call if r[0] != "other")  # not --separate's kernel
         rows["tail"].append(end - d[3])
         rows["other"].append(sum(r[3] - r[2] for r in call if r[0] == "other"))
         if j + 1 < len(starts):
@@ -106,7 +117,7 @@ def main():
         except Exception as e:  # noqa: BLE001
             print(f"flash_mla not importable: {type(e).__name__}: {e}", file=sys.stderr)
     out = open(a.out, "a") if a.out else None
-    print(f"{'config':>16} {'impl':>8} {'calls':>5} {'decode':>8} {'combine':>8} {'tail':>7} {'period':>8}  (us, medians)")
+    print(f"{'config':>16} {'impl':>8} {'calls':>5} {'decode':>8} {'combine':>8} {'tail':>7} {'period':>8} {'MHz':>5}  (us, medians)")
     for (name, b, s_q, h_q, dist, mean) in grid:
         P = make_problem(torch, b, s_q, h_q, seqlens(torch, b, s_q, dist, mean, 1234), s_q > 1, 42)
         impls = [("flashmla", FlashMLA(torch, fm, P))] if fm is not None else []
@@ -114,12 +125,13 @@ def main():
         for label, fn in impls:
             try:
                 recs = kernel_records(torch, fn, a.iters, a.separate)
+                mhz = sm_clock_mhz(torch)
                 med, calls = per_call(recs)
                 names = sorted({r[1][:60] for r in recs})
                 print(f"{name:>16} {label:>8} {calls:5d} {med['decode']:8.1f} {med['combine']:8.1f} {med['tail']:7.1f} "
-                      f"{med['period']:8.1f}", flush=True)
+                      f"{med['period']:8.1f} {mhz if mhz is not None else '-':>5}", flush=True)
                 if out:
-                    out.write(json.dumps(dict(config=name, impl=label, separate=a.separate, calls=calls, kernels=names, **med)) + "\n")
+                    out.write(json.dumps(dict(config=name, impl=label, separate=a.separate, sm_clock_mhz=mhz, calls=calls, kernels=names, **med)) + "\n")
                     out.flush()
             except Exception as e:  # noqa: BLE001
                 print(f"{name:>16} {label:>8} ERROR {type(e).__name__}: {e}", flush=True)

@@ -8,7 +8,8 @@
 #   TABLE=1: instead, a few metrics (duration, SM clock, DRAM bytes, tensor pipe, instructions, issue slots)
 #   of FlashMLA's decode kernel and ours (the automatic choice) on every configuration of the grid (GRID=
 #   names, default all), one process (kernels/lab/ncu_grid.py), one line each in $OUT/ncu-table.txt;
-#   caches flushed before each kernel, or with CALLS=n the last of n back-to-back calls, caches as the calls left them
+#   caches flushed before each kernel, or with CALLS=n the last of n back-to-back calls, caches as the calls left them;
+#   CLOCK=base locks the SM clock at its base (ncu --clock-control base; default none: the clock as it comes)
 set -uo pipefail
 . kernels/lab/lab-env.sh
 CFGS=${CFGS:-fm-sq1-8k short-1024}  # KERNELS applies to each
@@ -21,7 +22,7 @@ if [ -n "${TABLE:-}" ]; then
   # one process, one FlashMLA call and one of ours (the automatic choice) per configuration
   cache=all; [ -n "${CALLS:-}" ] && cache=none
   timeout "${TABLE_TIMEOUT:-300}" ncu --target-processes all --metrics "$TABLE_METRICS" --csv --cache-control $cache \
-    --clock-control none -k regex:"flash_fwd_splitkv_mla_kernel|decode_" \
+    --clock-control "${CLOCK:-none}" -k regex:"flash_fwd_splitkv_mla_kernel|decode_" \
     python3 kernels/lab/ncu_grid.py --lib kernels/build/libmla.so ${GRID:+--only $GRID} ${CALLS:+--calls $CALLS} \
     --order "$OUT/ncu-order.json" \
     > "$OUT/ncu-table.csv" 2> "$OUT/ncu-table.err"
