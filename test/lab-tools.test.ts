@@ -26,7 +26,7 @@ function row(id: number, kernel: string, metric: string, unit: string, value: st
 describe("the lab's reductions (kernels/lab)", function () {
   let dir: string;
   before(function () {
-    if (spawnSync(PY, ["-c", "import csv, json, statistics"]).status !== 0) {
+    if (spawnSync(PY, ["-B", "-c", "import csv, json, statistics"]).status !== 0) {
       console.warn(`    pending: no ${PY}`);
       this.skip();
     }
@@ -37,7 +37,7 @@ describe("the lab's reductions (kernels/lab)", function () {
   function ncuTable(csvLines: string[], order: [string, string][]) {
     fs.writeFileSync(path.join(dir, "t.csv"), ["==PROF== Connected to process 1", HEADER, ...csvLines].join("\n") + "\n");
     fs.writeFileSync(path.join(dir, "o.json"), JSON.stringify(order) + "\n");
-    return spawnSync(PY, [path.join(LAB, "ncu_table.py"), path.join(dir, "t.csv"), "--order", path.join(dir, "o.json")], { encoding: "utf8" });
+    return spawnSync(PY, ["-B", path.join(LAB, "ncu_table.py"), path.join(dir, "t.csv"), "--order", path.join(dir, "o.json")], { encoding: "utf8" });
   }
   const FM = "void flash::flash_fwd_splitkv_mla_kernel<cutlass::bfloat16_t>(Params)";
   const OURS = "void mla::decode_ksplit_kernel<__nv_bfloat16, 1, 1, 1>(CUtensorMap_st, mla::DecodeArgs, int)";
@@ -80,14 +80,14 @@ describe("the lab's reductions (kernels/lab)", function () {
       "print(calls, med['decode'], med['combine'], med['tail'], med['period'], med['other'])",
       "print(kt.kind('flash_fwd_splitkv_mla_kernel'), kt.kind('mla::combine_kernel<bf16>'), kt.kind('vectorized_elementwise_kernel'))",
     ].join("\n");
-    const r = spawnSync(PY, ["-c", code, LAB], { encoding: "utf8" });
+    const r = spawnSync(PY, ["-B", "-c", code, LAB], { encoding: "utf8" });
     assert.strictEqual(r.status, 0, r.stderr);
     assert.deepStrictEqual(r.stdout.trim().split("\n"), ["2 10.0 7.5 2.5 13 0.75", "decode combine other"]);
   });
 
   it("the lab's scripts reject a configuration that is not in the grid, naming it", () => {
     for (const [script, extra] of [["kernel_times.py", []], ["ncu_grid.py", ["--order", path.join(dir, "x.json")]]] as [string, string[]][]) {
-      const r = spawnSync(PY, [path.join(LAB, script), "--only", "short-1024,short-999", ...extra], { encoding: "utf8" });
+      const r = spawnSync(PY, ["-B", path.join(LAB, script), "--only", "short-1024,short-999", ...extra], { encoding: "utf8" });
       assert.strictEqual(r.status, 2, `${script}: ${r.stderr}`);
       assert.match(r.stderr, /--only: not in the grid: short-999 \(sidebyside\.py --list\)/);
       assert.doesNotMatch(r.stderr, /Traceback/);
