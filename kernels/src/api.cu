@@ -365,13 +365,13 @@ static DecodeArgs make_args(const mla_decode_params* p, const int32_t* sched, co
 // The automatic choice (kernel_version 0): the rung that measured fastest for
 // the shape in the recorded run (H100; kernels/PERF.md, "The automatic
 // choice"; test/auto-kernel.test.ts checks it against the recorded run):
-//  - v10 where there are several row tiles per KV head and many pages per
-//    partition (many_pages): its pairs of row tiles share each page's loads,
-//    2-6% ahead of v9 on b=128 at h_q=128 with a mean of 16k-32k tokens;
 //  - v11 where eight or more row tiles read each page (s_q*h_q/h_kv >= 449,
 //    e.g. s_q=4 at h_q=128): most of a page's loads are L2 hits there, and
 //    v11's softmax under the other warpgroup's tensor work ran ~10% ahead of
 //    v9 at s_q=4 h_q=128 (the only such shape measured; 2-13% behind at 2-6 tiles);
+//  - v10 where there are several row tiles per KV head and many pages per
+//    partition (many_pages): its pairs of row tiles share each page's loads,
+//    2-6% ahead of v9 on b=128 at h_q=128 with a mean of 16k-32k tokens;
 //  - v9 everywhere else: the one-tile (memory-bound) grids, where v10 is v9,
 //    and the grids with fewer pages per partition, where v9 is up to 7% ahead
 //    (short contexts, small batches, s_q=3-4 at 4k tokens).
