@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Execute the project's notebooks top to bottom with a real Jupyter kernel (tslab).
 
-Usage: notebook-run.py [--check] [--timeout S] [--html-dir DIR] NOTEBOOK...
+Usage: notebook-run.py [--check] [--timeout S] [--start-timeout S] [--html-dir DIR] NOTEBOOK...
        notebook-run.py --export-only --html-dir DIR NOTEBOOK...
 
 Every notebook runs in a fresh kernel whose working directory is the notebook's
-folder (tslab compiles cells relative to it). A run fails, naming the notebook
+folder (tslab compiles cells relative to it); a kernel that does not answer within
+--start-timeout seconds is replaced by another, three attempts in all. A run fails, naming the notebook
 and the cell, when a cell
   * raises (tslab reports a thrown error or a type error as an error reply),
   * runs longer than --timeout seconds,
@@ -25,6 +26,7 @@ With --export-only nothing is executed: the notebooks are exported as committed
 (test/browser-check.test.ts opens those pages in a browser).
 """
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -48,6 +50,14 @@ TEMPLATE = "mla-offline"
 
 class NotebookFailure(Exception):
     nb = None
+
+
+# Starting a kernel is tried this many times, each waiting --start-timeout s for its first reply.
+# tslab 1.0.22 binds its five sockets concurrently; a kernel_info request that lands while
+# a socket's bind is still settling makes zeromq throw EBUSY ("Socket is blocked by a bind
+# or unbind operation") inside tslab's shell loop, which ends the loop: the process lives
+# on but never answers. Rare (one CI run in many), and a fresh kernel does not repeat it.
+KERNEL_START_ATTEMPTS = 3
 
 
 def fmt_duration(s):
@@ -111,7 +121,7 @@ def code_cells(nb):
     return sum(1 for c in nb.cells if c.cell_type == "code")
 
 
-def execute(nb_path, timeout, kernel_name, progress):
+def execute(nb_path, timeout, start_timeout, kernel_name, progress):
     nb = nbformat.read(nb_path, as_version=4)
     ks = nb.metadata.get("kernelspec", {})
     if ks.get("name") != kernel_name:
@@ -126,15 +136,34 @@ def execute(nb_path, timeout, kernel_name, progress):
         interrupt_on_timeout=False,
     )
     try:
-        run_cells(client, nb, nb_path, timeout, progress)
+        run_cells(client, nb, nb_path, timeout, start_timeout, progress)
     except NotebookFailure as exc:
         exc.nb = nb  # the partly executed notebook, for inspection
         raise
     return nb
 
 
-def run_cells(client, nb, nb_path, timeout, progress):
-    with client.setup_kernel():
+def start_kernel(client, stack, nb_path, start_timeout):
+    """Enter client.setup_kernel() on `stack`, with a fresh kernel for each failed attempt.
+
+    nbclient shuts a kernel down and forgets it when it does not answer in time, so the
+    next setup_kernel() starts a new one. After the last attempt: NotebookFailure."""
+    rel = os.path.relpath(nb_path, REPO)
+    client.startup_timeout = start_timeout
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            stack.enter_context(client.setup_kernel())
+            return
+        except RuntimeError as exc:  # jupyter_client: "Kernel didn't respond in N seconds", "Kernel died ..."
+            if attempt == KERNEL_START_ATTEMPTS:
+                raise NotebookFailure(f"{rel}: the {client.kernel_name} kernel did not start: {exc} ({attempt} attempts of {start_timeout} s)")
+            print(f"[notebooks] {rel}: the {client.kernel_name} kernel did not start ({exc}); "
+                  f"starting a fresh one (attempt {attempt + 1} of {KERNEL_START_ATTEMPTS})", file=sys.stderr, flush=True)
+
+
+def run_cells(client, nb, nb_path, timeout, start_timeout, progress):
+    with contextlib.ExitStack() as stack:
+        start_kernel(client, stack, nb_path, start_timeout)
         # What nbclient's own execute() does first: record the kernel's language_info.
         info = client.wait_for_reply(client.kc.kernel_info())
         if info is not None and "language_info" in info["content"]:
@@ -255,6 +284,7 @@ def main():
     ap.add_argument("--check", action="store_true", help="execute and verify only; write nothing under notebooks/")
     ap.add_argument("--compare", action="store_true", help="with --check: also fail when outputs differ from the committed ones (images and cells tagged nondeterministic excepted)")
     ap.add_argument("--timeout", type=int, default=300, help="per-cell limit, seconds")
+    ap.add_argument("--start-timeout", type=int, default=60, help=f"seconds a kernel has to answer its first request; {KERNEL_START_ATTEMPTS} attempts")
     ap.add_argument("--html-dir", default=os.path.join(REPO, "notebooks", "html"))
     ap.add_argument("--kernel", default="tslab")
     ap.add_argument("--export-only", action="store_true", help="export the notebooks as they are to --html-dir; execute nothing")
@@ -263,6 +293,8 @@ def main():
         if args.check:
             ap.error("--export-only excludes --check and --compare")
         return export_only(args.notebooks, args.html_dir)
+    if not args.timeout > 0 or not args.start_timeout > 0:
+        ap.error("--timeout and --start-timeout must be positive")
     if args.compare:
         args.check = True  # comparing against the committed outputs means not overwriting them
 
@@ -291,7 +323,7 @@ def main():
         cells_before += code_cells(committed)
         progress.line(f"notebook {k}/{len(args.notebooks)} {rel}: executing")
         try:
-            nb = execute(nb_path, args.timeout, args.kernel, progress)
+            nb = execute(nb_path, args.timeout, args.start_timeout, args.kernel, progress)
         except NotebookFailure as exc:
             failures.append(str(exc))
             print(f"[notebooks] FAILED {exc}", file=sys.stderr, flush=True)

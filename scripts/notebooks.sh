@@ -10,6 +10,8 @@
 # Progress: a line per notebook and at least every 10 s (cells done / total, elapsed, ETA).
 #
 # Environment: NOTEBOOK_CELL_TIMEOUT (seconds per cell, default 300),
+# NOTEBOOK_START_TIMEOUT (seconds a kernel has to answer at start, default 60; a kernel
+# that does not is replaced, three attempts in all: scripts/notebook-run.py says why),
 # NOTEBOOKS_SKIP_BUILD=1 (dist/ is already fresh, e.g. when make built it),
 # NOTEBOOK_PYTHON (the Python to use; default /usr/bin/python3, then python3).
 # Exit status: 0 all passed; 1 a notebook failed or a tool is missing; 2 bad arguments.
@@ -82,4 +84,4 @@ export JUPYTER_RUNTIME_DIR="$ENV_DIR/runtime"
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 
 exec "$PY" -Xfrozen_modules=off "$ROOT/scripts/notebook-run.py" "${CHECK[@]}" \
-  --timeout "${NOTEBOOK_CELL_TIMEOUT:-300}" --html-dir "$ROOT/notebooks/html" "${NOTEBOOKS[@]}"
+  --timeout "${NOTEBOOK_CELL_TIMEOUT:-300}" --start-timeout "${NOTEBOOK_START_TIMEOUT:-60}" --html-dir "$ROOT/notebooks/html" "${NOTEBOOKS[@]}"
