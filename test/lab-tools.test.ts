@@ -2,8 +2,9 @@
  * The lab's reductions that turn GPU output into committed evidence
  * (data/gpu-runs/per-piece/), run here on synthetic input: ncu_table.py names
  * each profiled kernel by the launch order ncu_grid.py wrote and refuses an
- * order that does not fit; kernel_times.py's per-call medians; the grid
- * selection shared by the lab's scripts rejects a name not in the grid.
+ * order that does not fit; kernel_times.py's per-call medians;
+ * flashmla_splits.py's model of FlashMLA's planning rule; the grid selection
+ * shared by the lab's scripts rejects a name not in the grid.
  * Needs python3 (no torch, no GPU).
  */
 import * as assert from "assert";
@@ -83,6 +84,22 @@ describe("the lab's reductions (kernels/lab)", function () {
     const r = spawnSync(PY, ["-B", "-c", code, LAB], { encoding: "utf8" });
     assert.strictEqual(r.status, 0, r.stderr);
     assert.deepStrictEqual(r.stdout.trim().split("\n"), ["2 10.0 7.5 2.5 13 0.75", "decode combine other"]);
+  });
+
+  it("flashmla_splits.py: FlashMLA's planning rule splits a request only where the equal payload falls inside it", () => {
+    const code = [
+      "import sys; sys.path.insert(0, sys.argv[1])",
+      "import flashmla_splits as fs",
+      "print(fs.flashmla_partition([640] * 4, 1, 64, sms=4))", // 10 pages + 5 each, payload 20: one request a part
+      "print(fs.flashmla_partition([1920, 128], 1, 64, sms=4))", // 30 + 2 pages, payload 16: the first in three pieces
+      "print(fs.flashmla_partition([640] * 4, 2, 64, sms=4))", // two 64-row tiles: two parts, two requests each
+    ].join("\n");
+    const r = spawnSync(PY, ["-B", "-c", code, LAB], { encoding: "utf8" });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.deepStrictEqual(r.stdout.trim().split("\n"), ["(4, 4, 0)", "(4, 4, 1)", "(2, 2, 0)"]);
+    const bad = spawnSync(PY, ["-B", path.join(LAB, "flashmla_splits.py"), "--kernel-times", path.join(dir, "k.jsonl")], { encoding: "utf8" });
+    assert.strictEqual(bad.status, 2);
+    assert.match(bad.stderr, /--kernel-times and --ncu-table go together/);
   });
 
   it("the lab's scripts reject a configuration that is not in the grid, naming it", () => {
