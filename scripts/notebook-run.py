@@ -131,39 +131,39 @@ def execute(nb_path, timeout, start_timeout, kernel_name, progress):
         timeout=timeout,
         kernel_name=kernel_name,
         resources={"metadata": {"path": os.path.dirname(nb_path)}},
+        startup_timeout=start_timeout,  # per attempt: start_kernel
         record_timing=False,  # no wall-clock timestamps in cell metadata: keeps diffs to real changes
         allow_errors=False,
         interrupt_on_timeout=False,
     )
     try:
-        run_cells(client, nb, nb_path, timeout, start_timeout, progress)
+        run_cells(client, nb, nb_path, timeout, progress)
     except NotebookFailure as exc:
         exc.nb = nb  # the partly executed notebook, for inspection
         raise
     return nb
 
 
-def start_kernel(client, stack, nb_path, start_timeout):
+def start_kernel(client, stack, nb_path):
     """Enter client.setup_kernel() on `stack`, with a fresh kernel for each failed attempt.
 
     nbclient shuts a kernel down and forgets it when it does not answer in time, so the
     next setup_kernel() starts a new one. After the last attempt: NotebookFailure."""
     rel = os.path.relpath(nb_path, REPO)
-    client.startup_timeout = start_timeout
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
         try:
             stack.enter_context(client.setup_kernel())
             return
         except RuntimeError as exc:  # jupyter_client: "Kernel didn't respond in N seconds", "Kernel died ..."
             if attempt == KERNEL_START_ATTEMPTS:
-                raise NotebookFailure(f"{rel}: the {client.kernel_name} kernel did not start: {exc} ({attempt} attempts of {start_timeout} s)")
+                raise NotebookFailure(f"{rel}: the {client.kernel_name} kernel did not start: {exc} ({attempt} attempts of {client.startup_timeout} s)")
             print(f"[notebooks] {rel}: the {client.kernel_name} kernel did not start ({exc}); "
                   f"starting a fresh one (attempt {attempt + 1} of {KERNEL_START_ATTEMPTS})", file=sys.stderr, flush=True)
 
 
-def run_cells(client, nb, nb_path, timeout, start_timeout, progress):
+def run_cells(client, nb, nb_path, timeout, progress):
     with contextlib.ExitStack() as stack:
-        start_kernel(client, stack, nb_path, start_timeout)
+        start_kernel(client, stack, nb_path)
         # What nbclient's own execute() does first: record the kernel's language_info.
         info = client.wait_for_reply(client.kc.kernel_info())
         if info is not None and "language_info" in info["content"]:
